@@ -1,0 +1,78 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/agenttrace/agenttrace"
+)
+
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, agenttrace.MaxBodyBytes))
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			WriteError(w, r, agenttrace.Errorf(agenttrace.ETOOLARGE, "body: larger than the limit of %d bytes (10 MiB); split the batch", agenttrace.MaxBodyBytes))
+			return
+		}
+		WriteError(w, r, agenttrace.Errorf(agenttrace.EINVALID, "body: %v", err))
+		return
+	}
+	res, err := s.IngestJSON(r, body)
+	if err != nil {
+		s.Metrics.Rejected.Inc()
+		WriteError(w, r, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, res)
+}
+
+// IngestJSON decodes, validates and writes one ingest body for the request's account.
+func (s *Server) IngestJSON(r *http.Request, body []byte) (agenttrace.IngestResult, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return agenttrace.IngestResult{}, agenttrace.Errorf(agenttrace.EINVALID, "body: empty; send {\"runs\": [...], \"steps\": [...]}")
+	}
+	// encoding/json would silently replace invalid UTF-8; refuse it instead.
+	if !utf8.Valid(body) {
+		i := 0
+		for i < len(body) {
+			c, size := utf8.DecodeRune(body[i:])
+			if c == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		return agenttrace.IngestResult{}, agenttrace.Errorf(agenttrace.EINVALID, "body: invalid UTF-8 at byte %d", i)
+	}
+	var b agenttrace.Batch
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return agenttrace.IngestResult{}, jsonError(err, agenttrace.MaxBodyBytes)
+	}
+	if dec.More() {
+		return agenttrace.IngestResult{}, agenttrace.Errorf(agenttrace.EINVALID, "body: more than one JSON value")
+	}
+	return s.IngestBatch(r, &b)
+}
+
+// IngestBatch validates and writes a batch built in Go (used by OTLP ingest).
+func (s *Server) IngestBatch(r *http.Request, b *agenttrace.Batch) (agenttrace.IngestResult, error) {
+	if err := b.Normalize(); err != nil {
+		return agenttrace.IngestResult{}, err
+	}
+	res, err := s.Store.Ingest(r.Context(), account(r), b)
+	if err != nil {
+		return res, err
+	}
+	s.Metrics.IngestedRuns.Add(float64(res.Runs))
+	s.Metrics.IngestedSteps.Add(float64(res.Steps))
+	for _, h := range s.OnIngest {
+		h(r.Context(), account(r), b)
+	}
+	return res, nil
+}

@@ -1,0 +1,271 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/agenttrace/agenttrace"
+)
+
+// Ingest writes a normalized batch in one transaction. Runs are upserted by
+// id, steps by (run, id); a step whose run has not arrived creates the run as
+// "processing". Afterwards every touched run's totals are recomputed from its
+// rows, so they are right whatever order the parts arrive in.
+func (s *Store) Ingest(ctx context.Context, accountID string, b *agenttrace.Batch) (agenttrace.IngestResult, error) {
+	res := agenttrace.IngestResult{Runs: len(b.Runs), Steps: len(b.Steps)}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		prices, err := s.pricesTx(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
+		touched := make(map[string]bool, len(b.Runs)+1)
+		var order []string
+		touch := func(id string) {
+			if !touched[id] {
+				touched[id] = true
+				order = append(order, id)
+			}
+		}
+		now := s.now().UTC()
+		for i := range b.Runs {
+			if err := s.upsertRun(ctx, tx, accountID, &b.Runs[i], now); err != nil {
+				return fmt.Errorf("runs[%d]: %w", i, err)
+			}
+			touch(b.Runs[i].ID)
+		}
+		for i := range b.Steps {
+			st := &b.Steps[i]
+			if !st.CreditsReported && st.Model != "" {
+				if p, ok := agenttrace.PriceFor(prices, st.Model); ok {
+					st.Credits = p.Credits(st.Usage)
+				}
+			}
+			if err := s.upsertStep(ctx, tx, accountID, i, st, now); err != nil {
+				return err
+			}
+			touch(st.RunID)
+		}
+		for _, id := range order {
+			if err := s.recomputeRun(ctx, tx, accountID, id); err != nil {
+				return fmt.Errorf("run %q totals: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return agenttrace.IngestResult{}, err
+	}
+	return res, nil
+}
+
+func (s *Store) ensureAgent(ctx context.Context, tx *sql.Tx, accountID, agentID string, now int64) error {
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO agents (account_id, id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (account_id, id) DO NOTHING`),
+		accountID, agentID, agentID, now)
+	return err
+}
+
+func searchBody(input, output []byte, errMsg string) string {
+	var sb strings.Builder
+	sb.Grow(len(input) + len(output) + len(errMsg) + 2)
+	sb.Write(input)
+	sb.WriteByte('\n')
+	sb.Write(output)
+	sb.WriteByte('\n')
+	sb.WriteString(errMsg)
+	return sb.String()
+}
+
+func (s *Store) upsertRun(ctx context.Context, tx *sql.Tx, accountID string, r *agenttrace.Run, now interface{ UnixNano() int64 }) error {
+	if err := s.ensureAgent(ctx, tx, accountID, r.AgentID, now.UnixNano()); err != nil {
+		return err
+	}
+	md, err := mdOrNil(r.Metadata)
+	if err != nil {
+		return err
+	}
+	var errType, errMsg any
+	msg := ""
+	if r.Error != nil {
+		errType, errMsg, msg = r.Error.Type, r.Error.Message, r.Error.Message
+	}
+	sortTime := now.UnixNano()
+	if r.StartedAt != nil {
+		sortTime = r.StartedAt.UnixNano()
+	}
+	var dur any
+	if r.DurationMS > 0 {
+		dur = r.DurationMS
+	}
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO runs (account_id, id, agent_id, status, trigger, input, output, reported_error_type, reported_error_message,
+		reported_start, reported_end, reported_duration, sort_time, own_credits, own_input_tokens, own_output_tokens,
+		metadata, session_id, rerun_of, reported)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+		ON CONFLICT (account_id, id) DO UPDATE SET agent_id = excluded.agent_id, status = excluded.status,
+		trigger = excluded.trigger, input = excluded.input, output = excluded.output,
+		reported_error_type = excluded.reported_error_type, reported_error_message = excluded.reported_error_message,
+		reported_start = excluded.reported_start, reported_end = excluded.reported_end,
+		reported_duration = excluded.reported_duration,
+		sort_time = CASE WHEN excluded.reported_start IS NOT NULL THEN excluded.reported_start ELSE runs.sort_time END,
+		own_credits = excluded.own_credits, own_input_tokens = excluded.own_input_tokens,
+		own_output_tokens = excluded.own_output_tokens, metadata = excluded.metadata,
+		session_id = excluded.session_id, rerun_of = excluded.rerun_of, reported = 1`),
+		accountID, r.ID, r.AgentID, string(r.Status), r.Trigger, rawOrNil(r.Input), rawOrNil(r.Output), errType, errMsg,
+		nanos(r.StartedAt), nanos(r.EndedAt), dur, sortTime, r.OwnCredits, r.Usage.InputTokens, r.Usage.OutputTokens,
+		md, r.SessionID, r.RerunOf)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM run_tags WHERE account_id = ? AND run_id = ?`), accountID, r.ID); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, t := range r.Tags() {
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO run_tags (account_id, run_id, tag) VALUES (?, ?, ?)`), accountID, r.ID, t); err != nil {
+			return err
+		}
+	}
+	return s.d.IndexText(ctx, tx, accountID, r.ID, "", searchBody(r.Input, r.Output, msg))
+}
+
+func (s *Store) upsertStep(ctx context.Context, tx *sql.Tx, accountID string, i int, st *agenttrace.Step, now interface{ UnixNano() int64 }) error {
+	// A step may arrive before its run: the run then exists as processing.
+	sortTime := now.UnixNano()
+	if st.StartedAt != nil {
+		sortTime = st.StartedAt.UnixNano()
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO runs (account_id, id, agent_id, status, sort_time) VALUES (?, ?, '', 'processing', ?) ON CONFLICT (account_id, id) DO NOTHING`),
+		accountID, st.RunID, sortTime); err != nil {
+		return fmt.Errorf("steps[%d]: %w", i, err)
+	}
+	var other string
+	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM steps WHERE account_id = ? AND run_id = ? AND seq = ? AND id <> ?`),
+		accountID, st.RunID, st.Seq, st.ID).Scan(&other)
+	if err == nil {
+		return agenttrace.Errorf(agenttrace.EINVALID, "steps[%d].seq: %d is already taken by step %q of run %q", i, st.Seq, other, st.RunID)
+	} else if !isNoRows(err) {
+		return fmt.Errorf("steps[%d]: %w", i, err)
+	}
+	md, err := mdOrNil(st.Metadata)
+	if err != nil {
+		return err
+	}
+	var errType, errMsg any
+	msg := ""
+	if st.Error != nil {
+		errType, errMsg, msg = st.Error.Type, st.Error.Message, st.Error.Message
+	}
+	reported := 0
+	if st.CreditsReported {
+		reported = 1
+	}
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO steps (account_id, run_id, id, parent_id, seq, name, type, status, input, output,
+		error_type, error_message, started_at, ended_at, duration_ms, credits, credits_reported, input_tokens, output_tokens, model, metadata)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (account_id, run_id, id) DO UPDATE SET parent_id = excluded.parent_id, seq = excluded.seq,
+		name = excluded.name, type = excluded.type, status = excluded.status, input = excluded.input, output = excluded.output,
+		error_type = excluded.error_type, error_message = excluded.error_message, started_at = excluded.started_at,
+		ended_at = excluded.ended_at, duration_ms = excluded.duration_ms, credits = excluded.credits,
+		credits_reported = excluded.credits_reported, input_tokens = excluded.input_tokens,
+		output_tokens = excluded.output_tokens, model = excluded.model, metadata = excluded.metadata`),
+		accountID, st.RunID, st.ID, st.ParentID, st.Seq, st.Name, string(st.Type), string(st.Status), rawOrNil(st.Input), rawOrNil(st.Output),
+		errType, errMsg, nanos(st.StartedAt), nanos(st.EndedAt), st.DurationMS, st.Credits, reported,
+		st.Usage.InputTokens, st.Usage.OutputTokens, st.Model, md)
+	if err != nil {
+		return fmt.Errorf("steps[%d]: %w", i, err)
+	}
+	if err := s.d.IndexText(ctx, tx, accountID, st.RunID, st.ID, searchBody(st.Input, st.Output, msg)); err != nil {
+		return fmt.Errorf("steps[%d]: %w", i, err)
+	}
+	return nil
+}
+
+// recomputeRun derives a run's totals from its own fields and its steps.
+func (s *Store) recomputeRun(ctx context.Context, tx *sql.Tx, accountID, runID string) error {
+	var (
+		count            int64
+		credits          float64
+		inTok, outTok    int64
+		minStart, maxEnd sql.NullInt64
+		repStart, repEnd sql.NullInt64
+		repDur           sql.NullFloat64
+		ownCredits       float64
+		ownIn, ownOut    int64
+		status           string
+		errTyp, errMsg   sql.NullString
+		sortTime         int64
+	)
+	err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(credits), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
+		MIN(started_at), MAX(ended_at) FROM steps WHERE account_id = ? AND run_id = ?`), accountID, runID).
+		Scan(&count, &credits, &inTok, &outTok, &minStart, &maxEnd)
+	if err != nil {
+		return err
+	}
+	err = tx.QueryRowContext(ctx, s.q(`SELECT reported_start, reported_end, reported_duration, own_credits, own_input_tokens, own_output_tokens,
+		status, reported_error_type, reported_error_message, sort_time FROM runs WHERE account_id = ? AND id = ?`), accountID, runID).
+		Scan(&repStart, &repEnd, &repDur, &ownCredits, &ownIn, &ownOut, &status, &errTyp, &errMsg, &sortTime)
+	if err != nil {
+		return err
+	}
+	var failedID, failedType, failedMsg sql.NullString
+	err = tx.QueryRowContext(ctx, s.q(`SELECT id, error_type, error_message FROM steps WHERE account_id = ? AND run_id = ? AND status = 'failed' ORDER BY seq LIMIT 1`),
+		accountID, runID).Scan(&failedID, &failedType, &failedMsg)
+	if err != nil && !isNoRows(err) {
+		return err
+	}
+	// Usage: the steps' sum when they report any, else what the run reported
+	// (a client that sends both would otherwise be counted twice).
+	if inTok+outTok == 0 {
+		inTok, outTok = ownIn, ownOut
+	}
+	start, end := repStart, repEnd
+	if !start.Valid {
+		start = minStart
+	}
+	ended := status == string(agenttrace.StatusCompleted) || status == string(agenttrace.StatusFailed)
+	if !end.Valid && ended {
+		end = maxEnd
+	}
+	dur := 0.0
+	switch {
+	case repDur.Valid:
+		dur = repDur.Float64
+	case start.Valid && end.Valid && end.Int64 >= start.Int64:
+		dur = float64(end.Int64-start.Int64) / 1e6
+	}
+	if start.Valid {
+		sortTime = start.Int64
+	}
+	// The run's error names the first failed step; a failed run without its
+	// own message takes the step's.
+	errType, errMessage := nullStr(errTyp), nullStr(errMsg)
+	if !errMsg.Valid && failedID.Valid && status == string(agenttrace.StatusFailed) {
+		errType, errMessage = nullStr(failedType), failedMsg.String
+		if !failedMsg.Valid {
+			errMessage = "step " + failedID.String + " failed"
+		}
+	}
+	_, err = tx.ExecContext(ctx, s.q(`UPDATE runs SET step_count = ?, credits = ?, input_tokens = ?, output_tokens = ?, started_at = ?, ended_at = ?,
+		duration_ms = ?, sort_time = ?, error_step_id = ?, error_type = ?, error_message = ? WHERE account_id = ? AND id = ?`),
+		count, ownCredits+credits, inTok, outTok, nullInt(start), nullInt(end), dur, sortTime, nullStr(failedID), errType, errMessage, accountID, runID)
+	return err
+}
+
+func nullInt(n sql.NullInt64) any {
+	if !n.Valid {
+		return nil
+	}
+	return n.Int64
+}
+
+func nullStr(n sql.NullString) any {
+	if !n.Valid {
+		return nil
+	}
+	return n.String
+}

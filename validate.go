@@ -1,0 +1,384 @@
+package agenttrace
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on what one ingest batch may hold. They are part of the API contract
+// (docs/api.md) and every rejection names the limit.
+const (
+	MaxBodyBytes      = 10 << 20 // one request body
+	MaxBatchItems     = 10000    // runs + steps in one batch
+	MaxIDLen          = 128
+	MaxNameLen        = 256
+	MaxShortLen       = 128     // trigger, type names, model, session id
+	MaxPayloadBytes   = 1 << 20 // one input, output or metadata value
+	MaxErrorLen       = 64 << 10
+	MaxDescriptionLen = 4096
+)
+
+// stepWire lets Step.UnmarshalJSON tell an absent seq from seq 0.
+type stepWire struct {
+	Seq *int64 `json:"seq"`
+}
+
+// UnmarshalJSON decodes a step and records whether seq was given.
+func (s *Step) UnmarshalJSON(b []byte) error {
+	type plain Step
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	var w stepWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*s = Step(p)
+	s.seqSet = w.Seq != nil
+	return nil
+}
+
+func fieldErr(field, format string, args ...any) *Error {
+	return Errorf(EINVALID, "%s: %s", field, fmt.Sprintf(format, args...))
+}
+
+func checkLen(field, v string, max int, required bool) *Error {
+	if required && v == "" {
+		return fieldErr(field, "required")
+	}
+	if len(v) > max {
+		return fieldErr(field, "%d bytes, the limit is %d", len(v), max)
+	}
+	if !utf8.ValidString(v) {
+		return fieldErr(field, "invalid UTF-8")
+	}
+	return nil
+}
+
+// checkSlug accepts letters, digits and . _ - : (agent ids appear in URLs and queries).
+func checkSlug(field, v string) *Error {
+	if err := checkLen(field, v, MaxIDLen, true); err != nil {
+		return err
+	}
+	for i, c := range v {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':'
+		if !ok {
+			return fieldErr(field, "character %q at position %d is not allowed (use letters, digits, '-', '_', '.', ':')", c, i)
+		}
+	}
+	return nil
+}
+
+// CheckAgentID validates an agent id slug.
+func CheckAgentID(field, id string) error {
+	if e := checkSlug(field, id); e != nil {
+		return e
+	}
+	return nil
+}
+
+func checkPayload(field string, v json.RawMessage) *Error {
+	if len(v) > MaxPayloadBytes {
+		return fieldErr(field, "%d bytes, the limit is %d", len(v), MaxPayloadBytes)
+	}
+	if len(v) > 0 && !utf8.Valid(v) {
+		return fieldErr(field, "invalid UTF-8")
+	}
+	return nil
+}
+
+func checkMetadata(field string, md map[string]any) *Error {
+	if md == nil {
+		return nil
+	}
+	b, err := json.Marshal(md)
+	if err != nil {
+		return fieldErr(field, "not encodable: %v", err)
+	}
+	if len(b) > MaxPayloadBytes {
+		return fieldErr(field, "%d bytes, the limit is %d", len(b), MaxPayloadBytes)
+	}
+	if t, ok := md["tags"]; ok {
+		list, ok := t.([]any)
+		if !ok {
+			if _, ok2 := t.([]string); !ok2 {
+				return fieldErr(field+".tags", "must be a list of strings")
+			}
+		}
+		for i, x := range list {
+			if _, ok := x.(string); !ok {
+				return fieldErr(fmt.Sprintf("%s.tags[%d]", field, i), "must be a string")
+			}
+		}
+	}
+	return nil
+}
+
+// normPayload compacts a JSON payload and turns null into nothing, so that
+// "absent" has one form and stored payloads carry no formatting whitespace.
+func normPayload(field string, v json.RawMessage) (json.RawMessage, *Error) {
+	t := bytes.TrimSpace(v)
+	if len(t) == 0 || bytes.Equal(t, []byte("null")) {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(t))
+	if err := json.Compact(&buf, t); err != nil {
+		return nil, fieldErr(field, "not valid JSON: %v", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func normPayloads(f string, in, out *json.RawMessage) *Error {
+	var e *Error
+	if *in, e = normPayload(f+".input", *in); e != nil {
+		return e
+	}
+	if *out, e = normPayload(f+".output", *out); e != nil {
+		return e
+	}
+	return nil
+}
+
+func checkTimes(field string, start, end *time.Time) *Error {
+	if start != nil && end != nil && end.Before(*start) {
+		return fieldErr(field+".ended_at", "%s is before started_at %s", end.Format(time.RFC3339Nano), start.Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+func durationMS(start, end *time.Time) float64 {
+	if start == nil || end == nil {
+		return 0
+	}
+	return float64(end.Sub(*start).Nanoseconds()) / 1e6
+}
+
+// inferStatus gives a run or step without a status the one its fields imply.
+func inferStatus(s Status, ended bool, failed bool) Status {
+	if s != "" {
+		return s
+	}
+	switch {
+	case failed:
+		return StatusFailed
+	case ended:
+		return StatusCompleted
+	}
+	return StatusProcessing
+}
+
+// Normalize validates a batch and fills in defaults: generated run ids,
+// derived step ids and seqs, inferred statuses and durations. The first
+// problem found is returned as an EINVALID error naming the item index and
+// field ("runs[3].agent_id: required"); the batch must then not be written.
+func (b *Batch) Normalize() error {
+	if n := len(b.Runs) + len(b.Steps); n > MaxBatchItems {
+		return Errorf(ETOOLARGE, "batch: %d items, the limit is %d runs and steps per batch", n, MaxBatchItems)
+	}
+	seenRun := make(map[string]int, len(b.Runs))
+	for i := range b.Runs {
+		r := &b.Runs[i]
+		f := fmt.Sprintf("runs[%d]", i)
+		if r.ID == "" {
+			r.ID = NewID("run_")
+		}
+		if e := checkLen(f+".id", r.ID, MaxIDLen, true); e != nil {
+			return e
+		}
+		if j, dup := seenRun[r.ID]; dup {
+			return fieldErr(f+".id", "%q repeats runs[%d].id in the same batch", r.ID, j)
+		}
+		seenRun[r.ID] = i
+		if e := checkSlug(f+".agent_id", r.AgentID); e != nil {
+			return e
+		}
+		if r.Status != "" && !r.Status.Valid() {
+			return fieldErr(f+".status", "unknown status %q (supported: pending, processing, completed, failed)", r.Status)
+		}
+		if e := checkLen(f+".trigger", r.Trigger, MaxShortLen, false); e != nil {
+			return e
+		}
+		if e := checkLen(f+".session_id", r.SessionID, MaxNameLen, false); e != nil {
+			return e
+		}
+		if e := checkLen(f+".rerun_of", r.RerunOf, MaxIDLen, false); e != nil {
+			return e
+		}
+		if e := normPayloads(f, &r.Input, &r.Output); e != nil {
+			return e
+		}
+		if e := checkPayload(f+".input", r.Input); e != nil {
+			return e
+		}
+		if e := checkPayload(f+".output", r.Output); e != nil {
+			return e
+		}
+		if e := checkMetadata(f+".metadata", r.Metadata); e != nil {
+			return e
+		}
+		if r.Error != nil {
+			if e := checkLen(f+".error.message", r.Error.Message, MaxErrorLen, false); e != nil {
+				return e
+			}
+			if e := checkLen(f+".error.type", r.Error.Type, MaxShortLen, false); e != nil {
+				return e
+			}
+		}
+		if e := checkTimes(f, r.StartedAt, r.EndedAt); e != nil {
+			return e
+		}
+		if r.Credits < 0 {
+			return fieldErr(f+".credits", "must not be negative")
+		}
+		if r.Usage.InputTokens < 0 || r.Usage.OutputTokens < 0 {
+			return fieldErr(f+".usage", "token counts must not be negative")
+		}
+		// The client's credits on a run are the run's own; steps add theirs.
+		r.OwnCredits = r.Credits
+		r.Status = inferStatus(r.Status, r.EndedAt != nil, r.Error != nil)
+		if r.Trigger == "" {
+			r.Trigger = "api"
+		}
+		if r.DurationMS == 0 {
+			r.DurationMS = durationMS(r.StartedAt, r.EndedAt)
+		}
+		if r.DurationMS < 0 {
+			return fieldErr(f+".duration_ms", "must not be negative")
+		}
+	}
+	type seqKey struct {
+		run string
+		seq int64
+	}
+	seenSeq := make(map[seqKey]int, len(b.Steps))
+	seenStep := make(map[[2]string]int, len(b.Steps))
+	nextSeq := make(map[string]int64)
+	for i := range b.Steps {
+		s := &b.Steps[i]
+		f := fmt.Sprintf("steps[%d]", i)
+		if e := checkLen(f+".run_id", s.RunID, MaxIDLen, true); e != nil {
+			return e
+		}
+		if !s.seqSet && s.Seq == 0 {
+			s.Seq = nextSeq[s.RunID]
+		}
+		if s.Seq < 0 {
+			return fieldErr(f+".seq", "must not be negative")
+		}
+		if s.Seq >= nextSeq[s.RunID] {
+			nextSeq[s.RunID] = s.Seq + 1
+		}
+		if s.ID == "" {
+			s.ID = fmt.Sprintf("%s.%d", s.RunID, s.Seq)
+		}
+		if e := checkLen(f+".id", s.ID, MaxIDLen, true); e != nil {
+			return e
+		}
+		if j, dup := seenStep[[2]string{s.RunID, s.ID}]; dup {
+			return fieldErr(f+".id", "%q repeats steps[%d].id in the same batch", s.ID, j)
+		}
+		seenStep[[2]string{s.RunID, s.ID}] = i
+		if j, dup := seenSeq[seqKey{s.RunID, s.Seq}]; dup {
+			return fieldErr(f+".seq", "%d repeats steps[%d].seq in run %q", s.Seq, j, s.RunID)
+		}
+		seenSeq[seqKey{s.RunID, s.Seq}] = i
+		if e := checkLen(f+".parent_id", s.ParentID, MaxIDLen, false); e != nil {
+			return e
+		}
+		if s.ParentID == s.ID {
+			return fieldErr(f+".parent_id", "a step cannot be its own parent")
+		}
+		if e := checkLen(f+".name", s.Name, MaxNameLen, false); e != nil {
+			return e
+		}
+		if s.Type == "" {
+			s.Type = StepOther
+		}
+		if !s.Type.Valid() {
+			return fieldErr(f+".type", "unknown type %q (supported: llm, tool, retrieval, agent, code, http, other)", s.Type)
+		}
+		if s.Status != "" && !s.Status.Valid() {
+			return fieldErr(f+".status", "unknown status %q (supported: pending, processing, completed, failed)", s.Status)
+		}
+		if e := checkLen(f+".model", s.Model, MaxShortLen, false); e != nil {
+			return e
+		}
+		if e := normPayloads(f, &s.Input, &s.Output); e != nil {
+			return e
+		}
+		if e := checkPayload(f+".input", s.Input); e != nil {
+			return e
+		}
+		if e := checkPayload(f+".output", s.Output); e != nil {
+			return e
+		}
+		if e := checkMetadata(f+".metadata", s.Metadata); e != nil {
+			return e
+		}
+		if s.Error != nil {
+			if e := checkLen(f+".error.message", s.Error.Message, MaxErrorLen, false); e != nil {
+				return e
+			}
+			if e := checkLen(f+".error.type", s.Error.Type, MaxShortLen, false); e != nil {
+				return e
+			}
+		}
+		if e := checkTimes(f, s.StartedAt, s.EndedAt); e != nil {
+			return e
+		}
+		if s.Credits < 0 {
+			return fieldErr(f+".credits", "must not be negative")
+		}
+		if s.Usage.InputTokens < 0 || s.Usage.OutputTokens < 0 {
+			return fieldErr(f+".usage", "token counts must not be negative")
+		}
+		s.CreditsReported = s.Credits > 0
+		s.Status = inferStatus(s.Status, s.EndedAt != nil, s.Error != nil)
+		if s.DurationMS == 0 {
+			s.DurationMS = durationMS(s.StartedAt, s.EndedAt)
+		}
+		if s.DurationMS < 0 {
+			return fieldErr(f+".duration_ms", "must not be negative")
+		}
+	}
+	return nil
+}
+
+// CheckAgent validates an agent's descriptive fields.
+func CheckAgent(a Agent) error {
+	if e := checkSlug("id", a.ID); e != nil {
+		return e
+	}
+	if e := checkLen("name", a.Name, MaxNameLen, false); e != nil {
+		return e
+	}
+	if e := checkLen("description", a.Description, MaxDescriptionLen, false); e != nil {
+		return e
+	}
+	if a.RerunURL != "" {
+		if e := checkLen("rerun_url", a.RerunURL, 2048, false); e != nil {
+			return e
+		}
+		if !(len(a.RerunURL) > 7 && (a.RerunURL[:7] == "http://" || len(a.RerunURL) > 8 && a.RerunURL[:8] == "https://")) {
+			return fieldErr("rerun_url", "must be an http:// or https:// URL")
+		}
+	}
+	return nil
+}
+
+// CheckPrice validates one entry of a price table update.
+func CheckPrice(i int, p Price) error {
+	f := fmt.Sprintf("prices[%d]", i)
+	if e := checkLen(f+".model", p.Model, MaxShortLen, true); e != nil {
+		return e
+	}
+	if p.InputPerMillion < 0 || p.OutputPerMillion < 0 {
+		return fieldErr(f, "prices must not be negative")
+	}
+	return nil
+}
