@@ -170,6 +170,7 @@ func TestWhereSQLite(t *testing.T) {
 		// Text search: runs_fts and steps_fts, as a phrase.
 		{`"rate limit"`, "r1"},
 		{`RATE`, "r1"},
+		{`"Rate-Limit!"`, "r1"},
 		{`sunny`, "r2"},              // only in a step's output
 		{`"weather is sunny"`, "r2"}, // a phrase in a step
 		{`"sunny weather"`, ""},      // acc2's run only; and not a phrase of acc1's step
