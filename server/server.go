@@ -19,6 +19,7 @@ import (
 
 	"github.com/agenttrace/agenttrace"
 	"github.com/agenttrace/agenttrace/api"
+	"github.com/agenttrace/agenttrace/jobs"
 	"github.com/agenttrace/agenttrace/sqlite"
 	"github.com/agenttrace/agenttrace/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,7 +45,9 @@ type Server struct {
 	Store    store.Store
 	API      *api.Server
 	Registry *prometheus.Registry
-	mux      *http.ServeMux
+	// Jobs runs background jobs; parts register their kinds while mounting.
+	Jobs *jobs.Runner
+	mux  *http.ServeMux
 	ready    atomic.Bool
 	// Hooks to stop background workers on shutdown, in order.
 	stoppers []func(context.Context)
@@ -102,11 +105,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.API.Ready = s.ready.Load
 	s.API.Register(s.mux)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	s.Jobs = &jobs.Runner{Store: st, Logger: cfg.Logger}
 	for _, mount := range mounts {
 		if err := mount(ctx, s); err != nil {
 			st.Close()
 			return nil, err
 		}
+	}
+	if len(s.Jobs.Handlers) > 0 {
+		// Workers outlive the request that started New; Close stops them.
+		s.Jobs.Start(context.WithoutCancel(ctx))
+		s.OnStop(s.Jobs.Stop)
 	}
 	s.ready.Store(true)
 	return s, nil

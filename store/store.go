@@ -93,6 +93,7 @@ type Traces interface {
 type Store interface {
 	Accounts
 	Traces
+	Jobs
 	Ping(ctx context.Context) error
 	Close() error
 }

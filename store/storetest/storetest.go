@@ -25,12 +25,17 @@ var fixtures embed.FS
 // Opener returns a fresh, empty store for one test; it must register its own cleanup.
 type Opener func(t *testing.T) store.Store
 
+type namedTest struct {
+	name string
+	fn   func(t *testing.T, st store.Store)
+}
+
+// extraTests are added by the suite's other files (one per capability).
+var extraTests []namedTest
+
 // Run runs every conformance test against stores from open.
 func Run(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, st store.Store)
-	}{
+	tests := []namedTest{
 		{"AccountsAndKeys", testAccountsAndKeys},
 		{"IngestAndRead", testIngestAndRead},
 		{"IngestIsIdempotent", testIdempotent},
@@ -44,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Agents", testAgents},
 		{"Usage", testUsage},
 	}
+	tests = append(tests, extraTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st := open(t)
