@@ -46,9 +46,9 @@ type Server struct {
 	API      *api.Server
 	Registry *prometheus.Registry
 	// Jobs runs background jobs; parts register their kinds while mounting.
-	Jobs *jobs.Runner
-	mux  *http.ServeMux
-	ready    atomic.Bool
+	Jobs  *jobs.Runner
+	mux   *http.ServeMux
+	ready atomic.Bool
 	// Hooks to stop background workers on shutdown, in order.
 	stoppers []func(context.Context)
 }
