@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -165,7 +166,9 @@ func jsonError(err error, limit int64) error {
 		return agenttrace.Errorf(agenttrace.EINVALID, "body: malformed JSON at byte %d: %v", syn.Offset, err)
 	case errors.As(err, &typ):
 		return agenttrace.Errorf(agenttrace.EINVALID, "body: field %q must be %s, not %s", typ.Field, typ.Type, typ.Value)
-	case errors.Is(err, errEmpty):
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return agenttrace.Errorf(agenttrace.EINVALID, "body: malformed JSON: it ends before the value is complete")
+	case errors.Is(err, io.EOF), errors.Is(err, errEmpty):
 		return agenttrace.Errorf(agenttrace.EINVALID, "body: empty")
 	}
 	var ae *agenttrace.Error
