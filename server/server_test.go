@@ -1,0 +1,133 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agenttrace/agenttrace"
+	"github.com/agenttrace/agenttrace/client"
+	"github.com/agenttrace/agenttrace/server"
+)
+
+func TestFirstStartWritesAdminKeyOnce(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	srv, err := server.New(context.Background(), server.Config{DataDir: dir, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Close(context.Background())
+	path := filepath.Join(dir, "admin.key")
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin.key mode %v, want 0600", fi.Mode().Perm())
+	}
+	raw, _ := os.ReadFile(path)
+	secret := strings.TrimSpace(string(raw))
+	if !strings.HasPrefix(secret, agenttrace.KeyPrefix) || !strings.Contains(out.String(), secret) {
+		t.Fatalf("key not printed: %q", out.String())
+	}
+	// A second start prints nothing new and the key still works.
+	out.Reset()
+	srv, err = server.New(context.Background(), server.Config{DataDir: dir, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(context.Background())
+	if out.Len() != 0 {
+		t.Fatalf("second start printed %q", out.String())
+	}
+	k, err := srv.Store.APIKeyByHash(context.Background(), agenttrace.HashSecret(secret))
+	if err != nil || !k.ServerAdmin || k.AccountID != agenttrace.DefaultAccountID {
+		t.Fatalf("admin key: %+v %v", k, err)
+	}
+	if k.Hash == secret {
+		t.Fatal("key stored in clear")
+	}
+}
+
+func TestDemoFillsAnEmptyStoreOnce(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	for range 2 {
+		srv, err := server.New(ctx, server.Config{DataDir: dir, Demo: true, BootstrapKey: "at_demo_key_123456"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := srv.Store.CountRuns(ctx, agenttrace.DefaultAccountID, nil)
+		srv.Close(ctx)
+		if n < 300 || n > 500 {
+			t.Fatalf("demo runs = %d", n)
+		}
+	}
+}
+
+// Every write the server acknowledged before shutdown is in the store after it.
+func TestGracefulShutdownKeepsAcknowledgedWrites(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, server.Config{DataDir: dir, BootstrapKey: "at_shutdown_key_1234"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeListener(ctx, ln) }()
+	c := client.New("http://"+ln.Addr().String(), "at_shutdown_key_1234")
+	var acked atomic.Int64
+	var ids sync.Map
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				id := agenttrace.NewID("r")
+				_, err := c.Ingest(context.Background(), agenttrace.Batch{Runs: []agenttrace.Run{{ID: id, AgentID: "a", Status: agenttrace.StatusCompleted}}})
+				if err != nil {
+					return
+				}
+				ids.Store(id, w)
+				acked.Add(1)
+			}
+		}()
+	}
+	for acked.Load() < 50 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil && err != http.ErrServerClosed {
+		t.Fatalf("serve: %v", err)
+	}
+	wg.Wait()
+	srv2, err := server.New(context.Background(), server.Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv2.Close(context.Background())
+	missing := 0
+	ids.Range(func(k, _ any) bool {
+		if _, err := srv2.Store.GetRun(context.Background(), agenttrace.DefaultAccountID, k.(string)); err != nil {
+			missing++
+		}
+		return true
+	})
+	if missing > 0 {
+		t.Fatalf("%d acknowledged runs lost of %d", missing, acked.Load())
+	}
+}
