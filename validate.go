@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 	"unicode/utf8"
 )
@@ -21,24 +22,21 @@ const (
 	MaxDescriptionLen = 4096
 )
 
-// stepWire lets Step.UnmarshalJSON tell an absent seq from seq 0.
-type stepWire struct {
-	Seq *int64 `json:"seq"`
-}
+// seqAbsent marks a seq the JSON did not give (no client sends this value).
+const seqAbsent = math.MinInt64
 
-// UnmarshalJSON decodes a step and records whether seq was given.
+// UnmarshalJSON decodes a step and records whether seq was given, in one pass.
 func (s *Step) UnmarshalJSON(b []byte) error {
 	type plain Step
-	var p plain
+	p := plain{Seq: seqAbsent}
 	if err := json.Unmarshal(b, &p); err != nil {
 		return err
 	}
-	var w stepWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
 	*s = Step(p)
-	s.seqSet = w.Seq != nil
+	s.seqSet = s.Seq != seqAbsent
+	if !s.seqSet {
+		s.Seq = 0
+	}
 	return nil
 }
 

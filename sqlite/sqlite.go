@@ -73,18 +73,18 @@ func (dialect) Filter() sqlfilter.Dialect { return sqlfilter.SQLite{} }
 
 // IndexText replaces the FTS5 entry of a run or step; the FTS rowid is the
 // rowid of its row, so replacing is a delete and an insert by key.
-func (dialect) IndexText(ctx context.Context, tx *sql.Tx, accountID, runID, stepID, body string) error {
+func (dialect) IndexText(ctx context.Context, tx *sqlstore.Tx, accountID, runID, stepID, body string) error {
 	table, q, args := "runs_fts", `SELECT rowid FROM runs WHERE account_id = ? AND id = ?`, []any{accountID, runID}
 	if stepID != "" {
 		table, q, args = "steps_fts", `SELECT rowid FROM steps WHERE account_id = ? AND run_id = ? AND id = ?`, []any{accountID, runID, stepID}
 	}
 	var rowid int64
-	if err := tx.QueryRowContext(ctx, q, args...).Scan(&rowid); err != nil {
+	if err := tx.QueryRow(ctx, q, args...).Scan(&rowid); err != nil {
 		return fmt.Errorf("index text: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE rowid = ?`, rowid); err != nil {
+	if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE rowid = ?`, rowid); err != nil {
 		return fmt.Errorf("index text: %w", err)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (rowid, body) VALUES (?, ?)`, rowid, body)
+	_, err := tx.Exec(ctx, `INSERT INTO `+table+` (rowid, body) VALUES (?, ?)`, rowid, body)
 	return err
 }

@@ -15,7 +15,7 @@ import (
 // rows, so they are right whatever order the parts arrive in.
 func (s *Store) Ingest(ctx context.Context, accountID string, b *agenttrace.Batch) (agenttrace.IngestResult, error) {
 	res := agenttrace.IngestResult{Runs: len(b.Runs), Steps: len(b.Steps)}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inStmtTx(ctx, func(tx *Tx) error {
 		prices, err := s.pricesTx(ctx, tx, accountID)
 		if err != nil {
 			return err
@@ -60,8 +60,8 @@ func (s *Store) Ingest(ctx context.Context, accountID string, b *agenttrace.Batc
 	return res, nil
 }
 
-func (s *Store) ensureAgent(ctx context.Context, tx *sql.Tx, accountID, agentID string, now int64) error {
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO agents (account_id, id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (account_id, id) DO NOTHING`),
+func (s *Store) ensureAgent(ctx context.Context, tx *Tx, accountID, agentID string, now int64) error {
+	_, err := tx.Exec(ctx, (`INSERT INTO agents (account_id, id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (account_id, id) DO NOTHING`),
 		accountID, agentID, agentID, now)
 	return err
 }
@@ -77,7 +77,7 @@ func searchBody(input, output []byte, errMsg string) string {
 	return sb.String()
 }
 
-func (s *Store) upsertRun(ctx context.Context, tx *sql.Tx, accountID string, r *agenttrace.Run, now interface{ UnixNano() int64 }) error {
+func (s *Store) upsertRun(ctx context.Context, tx *Tx, accountID string, r *agenttrace.Run, now interface{ UnixNano() int64 }) error {
 	if err := s.ensureAgent(ctx, tx, accountID, r.AgentID, now.UnixNano()); err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (s *Store) upsertRun(ctx context.Context, tx *sql.Tx, accountID string, r *
 	if r.DurationMS > 0 {
 		dur = r.DurationMS
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO runs (account_id, id, agent_id, status, trigger, input, output, reported_error_type, reported_error_message,
+	_, err = tx.Exec(ctx, (`INSERT INTO runs (account_id, id, agent_id, status, trigger, input, output, reported_error_type, reported_error_message,
 		reported_start, reported_end, reported_duration, sort_time, own_credits, own_input_tokens, own_output_tokens,
 		metadata, session_id, rerun_of, reported)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
@@ -117,7 +117,7 @@ func (s *Store) upsertRun(ctx context.Context, tx *sql.Tx, accountID string, r *
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM run_tags WHERE account_id = ? AND run_id = ?`), accountID, r.ID); err != nil {
+	if _, err := tx.Exec(ctx, (`DELETE FROM run_tags WHERE account_id = ? AND run_id = ?`), accountID, r.ID); err != nil {
 		return err
 	}
 	seen := map[string]bool{}
@@ -126,25 +126,25 @@ func (s *Store) upsertRun(ctx context.Context, tx *sql.Tx, accountID string, r *
 			continue
 		}
 		seen[t] = true
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO run_tags (account_id, run_id, tag) VALUES (?, ?, ?)`), accountID, r.ID, t); err != nil {
+		if _, err := tx.Exec(ctx, (`INSERT INTO run_tags (account_id, run_id, tag) VALUES (?, ?, ?)`), accountID, r.ID, t); err != nil {
 			return err
 		}
 	}
 	return s.d.IndexText(ctx, tx, accountID, r.ID, "", searchBody(r.Input, r.Output, msg))
 }
 
-func (s *Store) upsertStep(ctx context.Context, tx *sql.Tx, accountID string, i int, st *agenttrace.Step, now interface{ UnixNano() int64 }) error {
+func (s *Store) upsertStep(ctx context.Context, tx *Tx, accountID string, i int, st *agenttrace.Step, now interface{ UnixNano() int64 }) error {
 	// A step may arrive before its run: the run then exists as processing.
 	sortTime := now.UnixNano()
 	if st.StartedAt != nil {
 		sortTime = st.StartedAt.UnixNano()
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO runs (account_id, id, agent_id, status, sort_time) VALUES (?, ?, '', 'processing', ?) ON CONFLICT (account_id, id) DO NOTHING`),
+	if _, err := tx.Exec(ctx, (`INSERT INTO runs (account_id, id, agent_id, status, sort_time) VALUES (?, ?, '', 'processing', ?) ON CONFLICT (account_id, id) DO NOTHING`),
 		accountID, st.RunID, sortTime); err != nil {
 		return fmt.Errorf("steps[%d]: %w", i, err)
 	}
 	var other string
-	err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM steps WHERE account_id = ? AND run_id = ? AND seq = ? AND id <> ?`),
+	err := tx.QueryRow(ctx, (`SELECT id FROM steps WHERE account_id = ? AND run_id = ? AND seq = ? AND id <> ?`),
 		accountID, st.RunID, st.Seq, st.ID).Scan(&other)
 	if err == nil {
 		return agenttrace.Errorf(agenttrace.EINVALID, "steps[%d].seq: %d is already taken by step %q of run %q", i, st.Seq, other, st.RunID)
@@ -164,7 +164,7 @@ func (s *Store) upsertStep(ctx context.Context, tx *sql.Tx, accountID string, i 
 	if st.CreditsReported {
 		reported = 1
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO steps (account_id, run_id, id, parent_id, seq, name, type, status, input, output,
+	_, err = tx.Exec(ctx, (`INSERT INTO steps (account_id, run_id, id, parent_id, seq, name, type, status, input, output,
 		error_type, error_message, started_at, ended_at, duration_ms, credits, credits_reported, input_tokens, output_tokens, model, metadata)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, run_id, id) DO UPDATE SET parent_id = excluded.parent_id, seq = excluded.seq,
@@ -186,7 +186,7 @@ func (s *Store) upsertStep(ctx context.Context, tx *sql.Tx, accountID string, i 
 }
 
 // recomputeRun derives a run's totals from its own fields and its steps.
-func (s *Store) recomputeRun(ctx context.Context, tx *sql.Tx, accountID, runID string) error {
+func (s *Store) recomputeRun(ctx context.Context, tx *Tx, accountID, runID string) error {
 	var (
 		count            int64
 		credits          float64
@@ -200,20 +200,27 @@ func (s *Store) recomputeRun(ctx context.Context, tx *sql.Tx, accountID, runID s
 		errTyp, errMsg   sql.NullString
 		sortTime         int64
 	)
-	err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(credits), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
+	// Lock the run's row first. With several writers (PostgreSQL replicas) a
+	// concurrent batch adding steps to the same run then waits here until the
+	// other commits, and the sums below, each read with a fresh snapshot
+	// (READ COMMITTED), include its steps. SQLite has one writer: no change.
+	if _, err := tx.Exec(ctx, (`UPDATE runs SET step_count = step_count WHERE account_id = ? AND id = ?`), accountID, runID); err != nil {
+		return err
+	}
+	err := tx.QueryRow(ctx, (`SELECT COUNT(*), COALESCE(SUM(credits), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
 		MIN(started_at), MAX(ended_at) FROM steps WHERE account_id = ? AND run_id = ?`), accountID, runID).
 		Scan(&count, &credits, &inTok, &outTok, &minStart, &maxEnd)
 	if err != nil {
 		return err
 	}
-	err = tx.QueryRowContext(ctx, s.q(`SELECT reported_start, reported_end, reported_duration, own_credits, own_input_tokens, own_output_tokens,
+	err = tx.QueryRow(ctx, (`SELECT reported_start, reported_end, reported_duration, own_credits, own_input_tokens, own_output_tokens,
 		status, reported_error_type, reported_error_message, sort_time FROM runs WHERE account_id = ? AND id = ?`), accountID, runID).
 		Scan(&repStart, &repEnd, &repDur, &ownCredits, &ownIn, &ownOut, &status, &errTyp, &errMsg, &sortTime)
 	if err != nil {
 		return err
 	}
 	var failedID, failedType, failedMsg sql.NullString
-	err = tx.QueryRowContext(ctx, s.q(`SELECT id, error_type, error_message FROM steps WHERE account_id = ? AND run_id = ? AND status = 'failed' ORDER BY seq LIMIT 1`),
+	err = tx.QueryRow(ctx, (`SELECT id, error_type, error_message FROM steps WHERE account_id = ? AND run_id = ? AND status = 'failed' ORDER BY seq LIMIT 1`),
 		accountID, runID).Scan(&failedID, &failedType, &failedMsg)
 	if err != nil && !isNoRows(err) {
 		return err
@@ -250,7 +257,7 @@ func (s *Store) recomputeRun(ctx context.Context, tx *sql.Tx, accountID, runID s
 			errMessage = "step " + failedID.String + " failed"
 		}
 	}
-	_, err = tx.ExecContext(ctx, s.q(`UPDATE runs SET step_count = ?, credits = ?, input_tokens = ?, output_tokens = ?, started_at = ?, ended_at = ?,
+	_, err = tx.Exec(ctx, (`UPDATE runs SET step_count = ?, credits = ?, input_tokens = ?, output_tokens = ?, started_at = ?, ended_at = ?,
 		duration_ms = ?, sort_time = ?, error_step_id = ?, error_type = ?, error_message = ? WHERE account_id = ? AND id = ?`),
 		count, ownCredits+credits, inTok, outTok, nullInt(start), nullInt(end), dur, sortTime, nullStr(failedID), errType, errMessage, accountID, runID)
 	return err

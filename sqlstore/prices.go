@@ -17,7 +17,7 @@ func (s *Store) Prices(ctx context.Context, accountID string) ([]agenttrace.Pric
 	return s.pricesFrom(ctx, s.read, accountID)
 }
 
-func (s *Store) pricesTx(ctx context.Context, tx *sql.Tx, accountID string) ([]agenttrace.Price, error) {
+func (s *Store) pricesTx(ctx context.Context, tx *Tx, accountID string) ([]agenttrace.Price, error) {
 	return s.pricesFrom(ctx, tx, accountID)
 }
 
@@ -48,9 +48,9 @@ func (s *Store) pricesFrom(ctx context.Context, q querier, accountID string) ([]
 
 // PutPrices sets the account's price of each given model.
 func (s *Store) PutPrices(ctx context.Context, accountID string, prices []agenttrace.Price) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inStmtTx(ctx, func(tx *Tx) error {
 		for _, p := range prices {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO prices (account_id, model, input_per_million, output_per_million) VALUES (?, ?, ?, ?)
+			if _, err := tx.Exec(ctx, (`INSERT INTO prices (account_id, model, input_per_million, output_per_million) VALUES (?, ?, ?, ?)
 				ON CONFLICT (account_id, model) DO UPDATE SET input_per_million = excluded.input_per_million, output_per_million = excluded.output_per_million`),
 				accountID, p.Model, p.InputPerMillion, p.OutputPerMillion); err != nil {
 				return err

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/agenttrace/agenttrace"
@@ -24,8 +25,62 @@ type Dialect interface {
 	// Filter is the query-language compiler's dialect.
 	Filter() sqlfilter.Dialect
 	// IndexText (re)indexes the searchable text of one run (stepID "") or step.
-	IndexText(ctx context.Context, tx *sql.Tx, accountID, runID, stepID, body string) error
-	// DeleteText removes search entries of a run's steps and the run (unused by ingest, used by retention).
+	IndexText(ctx context.Context, tx *Tx, accountID, runID, stepID, body string) error
+}
+
+// Tx is a write transaction whose statements are prepared once per store
+// and reused: preparing dominated ingest time before.
+type Tx struct {
+	*sql.Tx
+	s *Store
+}
+
+func (t *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	query = t.s.d.Rebind(query)
+	if st, ok := t.s.stmts.Load(query); ok {
+		return t.StmtContext(ctx, st.(*sql.Stmt)), nil
+	}
+	// Preparing on the pool now could wait forever for the connection this
+	// transaction holds (SQLite has one writer connection), so prepare in
+	// the transaction and let the store cache it once the transaction ends.
+	t.s.wanted.Store(query, true)
+	return t.Tx.PrepareContext(ctx, query)
+}
+
+// prepareWanted caches, on the pool, the statements transactions asked for.
+func (s *Store) prepareWanted(ctx context.Context) {
+	s.wanted.Range(func(k, _ any) bool {
+		q := k.(string)
+		s.wanted.Delete(q)
+		if _, ok := s.stmts.Load(q); ok {
+			return true
+		}
+		if st, err := s.write.PrepareContext(ctx, q); err == nil {
+			if _, loaded := s.stmts.LoadOrStore(q, st); loaded {
+				st.Close()
+			}
+		}
+		return true
+	})
+}
+
+// Exec runs a cached statement (written with ? placeholders) in the transaction.
+func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// QueryRow runs a cached single-row query in the transaction.
+func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		// A failed prepare surfaces on Scan through a query that cannot run.
+		return t.Tx.QueryRowContext(ctx, t.s.d.Rebind(query), args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // Store is a store.Store over a SQL database.
@@ -34,6 +89,8 @@ type Store struct {
 	write *sql.DB // transactions; SQLite gives it a single connection
 	d     Dialect
 	now   func() time.Time
+	stmts  sync.Map // query text → *sql.Stmt prepared on the write pool
+	wanted sync.Map // query texts to prepare once no transaction is open
 }
 
 var _ store.Store = (*Store)(nil)
@@ -57,6 +114,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.write.PingContext(ctx
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	err := s.write.Close()
 	if s.read != s.write {
 		if e := s.read.Close(); err == nil {
@@ -69,11 +127,19 @@ func (s *Store) Close() error {
 func (s *Store) q(query string) string { return s.d.Rebind(query) }
 
 // inTx runs fn in a write transaction, rolled back on error or panic.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
-	tx, err := s.write.BeginTx(ctx, nil)
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.inStmtTx(ctx, func(tx *Tx) error { return fn(tx.Tx) })
+}
+
+// inStmtTx is inTx with cached prepared statements (the ingest path).
+func (s *Store) inStmtTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	tx := &Tx{Tx: sqlTx, s: s}
+	// Runs last, after commit or rollback freed the connection.
+	defer s.prepareWanted(context.WithoutCancel(ctx))
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()

@@ -1,0 +1,49 @@
+package loadgen_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/agenttrace/agenttrace"
+	"github.com/agenttrace/agenttrace/client"
+	"github.com/agenttrace/agenttrace/loadgen"
+	"github.com/agenttrace/agenttrace/server"
+)
+
+const key = "at_load_test_key_0123"
+
+func start(tb testing.TB) (*server.Server, *client.Client) {
+	srv, err := server.New(context.Background(), server.Config{DataDir: tb.TempDir(), BootstrapKey: key})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	tb.Cleanup(func() { ts.Close(); srv.Close(context.Background()) })
+	return srv, client.New(ts.URL, key)
+}
+
+func TestLoadWritesEverything(t *testing.T) {
+	srv, c := start(t)
+	res := loadgen.Run(context.Background(), c, loadgen.Options{Batches: 3, RunsPerBatch: 10, StepsPerRun: 4, PayloadBytes: 256, Concurrency: 2})
+	if res.Errors != 0 || res.Steps != 120 {
+		t.Fatalf("result: %+v", res)
+	}
+	n, _ := srv.Store.CountRuns(context.Background(), agenttrace.DefaultAccountID, nil)
+	if n != 30 {
+		t.Fatalf("runs stored = %d", n)
+	}
+}
+
+// BenchmarkIngestHTTP measures ingest over HTTP into SQLite: batches of
+// 100 runs × 10 steps with 1 KiB payloads, 4 concurrent senders.
+func BenchmarkIngestHTTP(b *testing.B) {
+	_, c := start(b)
+	o := loadgen.Options{Batches: b.N, Concurrency: 4}
+	b.ResetTimer()
+	res := loadgen.Run(context.Background(), c, o)
+	if res.Errors > 0 {
+		b.Fatalf("%d batches failed", res.Errors)
+	}
+	b.ReportMetric(res.StepsPerSecond(), "steps/s")
+}
