@@ -77,8 +77,10 @@ func (s *Store) agentStats(ctx context.Context, accountID string, a *agenttrace.
 	day := int64(24 * time.Hour)
 	today := s.now().UTC().Truncate(24 * time.Hour).UnixNano()
 	from := today - (trendDays-1)*day
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT (sort_time - ?) / ?, COUNT(*) FROM runs WHERE account_id = ? AND agent_id = ? AND sort_time >= ?
-		GROUP BY (sort_time - ?) / ?`), from, day, accountID, a.ID, from, from, day)
+	// GROUP BY the alias: repeating the expression would give PostgreSQL
+	// other parameters ($5, $6), which it does not see as the same expression.
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT (sort_time - ?) / ? AS d, COUNT(*) FROM runs WHERE account_id = ? AND agent_id = ? AND sort_time >= ?
+		GROUP BY d`), from, day, accountID, a.ID, from)
 	if err != nil {
 		return err
 	}

@@ -85,10 +85,10 @@ func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 
 // Store is a store.Store over a SQL database.
 type Store struct {
-	read  *sql.DB // queries; may be the same pool as write
-	write *sql.DB // transactions; SQLite gives it a single connection
-	d     Dialect
-	now   func() time.Time
+	read   *sql.DB // queries; may be the same pool as write
+	write  *sql.DB // transactions; SQLite gives it a single connection
+	d      Dialect
+	now    func() time.Time
 	stmts  sync.Map // query text → *sql.Stmt prepared on the write pool
 	wanted sync.Map // query texts to prepare once no transaction is open
 }
