@@ -9,6 +9,7 @@ import (
 	"embed"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 
@@ -26,6 +27,9 @@ const FileName = "agenttrace.db"
 
 // Open opens (creating if needed) the database in dir and migrates it.
 func Open(ctx context.Context, dir string) (*sqlstore.Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	return OpenFile(ctx, filepath.Join(dir, FileName))
 }
 

@@ -18,6 +18,7 @@ Usage:
   agenttrace serve [--addr ADDR] [--data DIR] [--database-url URL] [--demo]
   agenttrace runs list [-q QUERY] [--limit N] [--json]
   agenttrace runs show ID [--json]
+  agenttrace load [--batches N] [--runs N] [--steps N] [--payload BYTES] [--concurrency N]
   agenttrace version
 
 Client commands take --url (AGENTTRACE_URL, default http://127.0.0.1:7070)

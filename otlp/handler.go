@@ -1,0 +1,292 @@
+// Package otlp takes OpenTelemetry traces over OTLP/HTTP (POST /v1/traces,
+// protobuf or JSON, optionally gzipped) and maps GenAI-convention spans to
+// agenttrace runs and steps. The mapping is documented in docs/otel.md.
+package otlp
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/agenttrace/agenttrace"
+	"github.com/agenttrace/agenttrace/api"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// MaxDecodedBytes bounds a gzipped body once inflated (the wire body is
+// bounded by agenttrace.MaxBodyBytes).
+const MaxDecodedBytes = 4 * agenttrace.MaxBodyBytes
+
+// maxChunk is the most runs and steps written in one transaction; larger
+// requests are written in several (each whole or not at all).
+const maxChunk = 5000
+
+// Handler serves POST /v1/traces.
+type Handler struct {
+	API *api.Server
+}
+
+// Register mounts POST /v1/traces on mux, behind a bearer key with the ingest scope.
+func Register(mux *http.ServeMux, a *api.Server) {
+	h := &Handler{API: a}
+	mux.Handle("POST /v1/traces", a.Auth(agenttrace.ScopeIngest, h.ServeHTTP))
+}
+
+type encoding int
+
+const (
+	encProto encoding = iota
+	encJSON
+)
+
+func (e encoding) contentType() string {
+	if e == encJSON {
+		return "application/json"
+	}
+	return "application/x-protobuf"
+}
+
+// ServeHTTP handles one export request (authentication is done by Register's wrapper).
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	enc := encProto
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/x-protobuf", "application/protobuf":
+	case "application/json":
+		enc = encJSON
+	default:
+		writeStatus(w, enc, http.StatusUnsupportedMediaType, 3,
+			fmt.Sprintf("Content-Type: %q is not supported (send application/x-protobuf or application/json)", r.Header.Get("Content-Type")))
+		return
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		h.fail(w, r, enc, err)
+		return
+	}
+	req := &coltracepb.ExportTraceServiceRequest{}
+	if enc == encJSON {
+		fixed, jerr := fixHexIDs(body)
+		if jerr == nil {
+			jerr = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(fixed, req)
+		}
+		if jerr != nil {
+			h.fail(w, r, enc, agenttrace.Errorf(agenttrace.EINVALID, "body: malformed OTLP/JSON ExportTraceServiceRequest: %v", jerr))
+			return
+		}
+	} else if err := proto.Unmarshal(body, req); err != nil {
+		h.fail(w, r, enc, agenttrace.Errorf(agenttrace.EINVALID, "body: malformed OTLP protobuf ExportTraceServiceRequest: %v", err))
+		return
+	}
+	c := convert(req)
+	if err := h.fixParents(r, c); err != nil {
+		h.fail(w, r, enc, err)
+		return
+	}
+	if err := h.write(r, c); err != nil {
+		h.fail(w, r, enc, err)
+		return
+	}
+	resp := &coltracepb.ExportTraceServiceResponse{}
+	if c.rejected > 0 {
+		resp.PartialSuccess = &coltracepb.ExportTracePartialSuccess{
+			RejectedSpans: c.rejected,
+			ErrorMessage:  fmt.Sprintf("%d span(s) rejected: %s", c.rejected, strings.Join(c.reasons, "; ")),
+		}
+	}
+	writeMessage(w, enc, http.StatusOK, resp)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	tooLarge := func(limit int64) error {
+		return agenttrace.Errorf(agenttrace.ETOOLARGE, "body: larger than the limit of %d bytes; lower the exporter's batch size", limit)
+	}
+	var rd io.Reader = http.MaxBytesReader(w, r.Body, agenttrace.MaxBodyBytes)
+	limit := int64(agenttrace.MaxBodyBytes)
+	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(rd)
+		if err != nil {
+			var maxErr *http.MaxBytesError
+			if errors.As(err, &maxErr) {
+				return nil, tooLarge(limit)
+			}
+			return nil, agenttrace.Errorf(agenttrace.EINVALID, "body: not valid gzip: %v", err)
+		}
+		defer zr.Close()
+		limit = MaxDecodedBytes
+		rd = io.LimitReader(zr, limit+1)
+	default:
+		return nil, agenttrace.Errorf(agenttrace.EINVALID, "Content-Encoding: %q is not supported (send gzip or none)", r.Header.Get("Content-Encoding"))
+	}
+	body, err := io.ReadAll(rd)
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return nil, tooLarge(agenttrace.MaxBodyBytes)
+		}
+		return nil, agenttrace.Errorf(agenttrace.EINVALID, "body: %v", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, tooLarge(limit)
+	}
+	return body, nil
+}
+
+// fixParents makes the run span's direct children top-level steps when the
+// run span and its children arrive in different requests (see docs/otel.md).
+func (h *Handler) fixParents(r *http.Request, c *converted) error {
+	k, _ := api.KeyFrom(r.Context())
+	inBatch := make(map[[2]string]bool, len(c.steps))
+	for _, st := range c.steps {
+		inBatch[[2]string{st.RunID, st.ID}] = true
+	}
+	// The run span arrived: earlier children still point at it.
+	for runID, rootHex := range c.rootSpan {
+		steps, err := h.API.Store.ListSteps(r.Context(), k.AccountID, runID)
+		if err != nil {
+			if agenttrace.ErrorCode(err) == agenttrace.ENOTFOUND {
+				continue
+			}
+			return err
+		}
+		for _, st := range steps {
+			if st.ParentID != rootHex || inBatch[[2]string{runID, st.ID}] {
+				continue
+			}
+			st.ParentID = ""
+			st.SetSeq(st.Seq)
+			if !st.CreditsReported {
+				st.Credits = 0 // priced again from the table
+			}
+			c.steps = append(c.steps, st)
+		}
+	}
+	// Children whose parent is not in the request: is it an earlier run span?
+	for runID, parents := range c.orphans {
+		run, err := h.API.Store.GetRun(r.Context(), k.AccountID, runID)
+		if agenttrace.ErrorCode(err) == agenttrace.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return err
+		}
+		rootHex, _ := run.Metadata["otel.span_id"].(string)
+		if rootHex == "" || !parents[rootHex] || slices.ContainsFunc(run.Steps, func(s agenttrace.Step) bool { return s.ID == rootHex }) {
+			continue
+		}
+		for i := range c.steps {
+			if c.steps[i].RunID == runID && c.steps[i].ParentID == rootHex {
+				c.steps[i].ParentID = ""
+			}
+		}
+	}
+	return nil
+}
+
+// write ingests the converted request in chunks. A step whose derived seq
+// is already held by another step of its run (same start nanosecond and
+// tie-break slot, sent in an earlier request) moves to the next seq.
+func (h *Handler) write(r *http.Request, c *converted) error {
+	if len(c.runs) == 0 && len(c.steps) == 0 {
+		return nil
+	}
+	runs, steps := c.runs, c.steps
+	for first := true; first || len(steps) > 0; first = false {
+		n := min(len(steps), maxChunk)
+		var chunkRuns []agenttrace.Run
+		if first {
+			chunkRuns = runs
+		}
+		if err := h.ingest(r, chunkRuns, steps[:n]); err != nil {
+			return err
+		}
+		steps = steps[n:]
+	}
+	return nil
+}
+
+func (h *Handler) ingest(r *http.Request, runs []agenttrace.Run, steps []agenttrace.Step) error {
+	for attempt := 0; ; attempt++ {
+		b := &agenttrace.Batch{Runs: slices.Clone(runs), Steps: slices.Clone(steps)}
+		_, err := h.API.IngestBatch(r, b)
+		if err == nil {
+			return nil
+		}
+		var i int
+		var seq int64
+		if attempt >= 32 || agenttrace.ErrorCode(err) != agenttrace.EINVALID {
+			return err
+		}
+		msg := agenttrace.ErrorMessage(err)
+		if _, serr := fmt.Sscanf(msg, "steps[%d].seq: %d is already taken", &i, &seq); serr != nil || i < 0 || i >= len(steps) {
+			return err
+		}
+		taken := map[int64]bool{}
+		for _, st := range steps {
+			if st.RunID == steps[i].RunID {
+				taken[st.Seq] = true
+			}
+		}
+		next := steps[i].Seq + 1
+		for taken[next] {
+			next++
+		}
+		steps = slices.Clone(steps)
+		steps[i].SetSeq(next)
+	}
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, enc encoding, err error) {
+	code := agenttrace.ErrorCode(err)
+	if code == agenttrace.EINTERNAL {
+		api.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if h.API.Metrics != nil {
+		h.API.Metrics.Rejected.Inc()
+	}
+	grpc := int32(13) // INTERNAL
+	switch code {
+	case agenttrace.EINVALID:
+		grpc = 3 // INVALID_ARGUMENT
+	case agenttrace.ETOOLARGE:
+		grpc = 8 // RESOURCE_EXHAUSTED
+	case agenttrace.EUNAVAILABLE:
+		grpc = 14 // UNAVAILABLE
+	case agenttrace.EUNAUTHORIZED:
+		grpc = 16
+	case agenttrace.EFORBIDDEN:
+		grpc = 7
+	}
+	writeStatus(w, enc, api.StatusOf(code), grpc, agenttrace.ErrorMessage(err))
+}
+
+// writeStatus answers a failure with a google.rpc.Status, as OTLP/HTTP says.
+func writeStatus(w http.ResponseWriter, enc encoding, status int, grpcCode int32, msg string) {
+	writeMessage(w, enc, status, &spb.Status{Code: grpcCode, Message: msg})
+}
+
+func writeMessage(w http.ResponseWriter, enc encoding, status int, m proto.Message) {
+	var b []byte
+	var err error
+	if enc == encJSON {
+		b, err = protojson.Marshal(m)
+	} else {
+		b, err = proto.Marshal(m)
+	}
+	if err != nil {
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", enc.contentType())
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

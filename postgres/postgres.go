@@ -1,0 +1,178 @@
+// Package postgres opens the PostgreSQL store, for several server replicas
+// sharing one database: a pgx connection pool through database/sql, the
+// schema migrations embedded in the binary (run under an advisory lock so
+// that replicas starting together migrate once), and the PostgreSQL dialect
+// of sqlstore ($n placeholders, tsvector full-text search).
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agenttrace/agenttrace/sqlstore"
+	"github.com/agenttrace/agenttrace/store/sqlfilter"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Pool sizes; one pool serves reads and writes (PostgreSQL has no single
+// writer), so sqlstore gets it twice.
+const (
+	maxOpenConns = 20
+	maxIdleConns = 10
+)
+
+// Open connects to the database at url (postgres://… or a key=value DSN,
+// anything pgx accepts, e.g. with search_path=SCHEMA), migrates it and
+// returns the store.
+func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db.SetMaxOpenConns(maxOpenConns)
+	db.SetMaxIdleConns(maxIdleConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetConnMaxLifetime(time.Hour)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return sqlstore.New(db, db, Dialect{}), nil
+}
+
+// migrate runs the embedded migrations while holding a session advisory lock
+// on a dedicated connection, keyed by the current schema: replicas starting
+// at once wait for each other, and the later ones find everything applied.
+// The migrations themselves run on other connections of the pool (the lock
+// is per session, not per connection that touches the tables).
+func migrate(ctx context.Context, db *sql.DB) (err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	defer conn.Close()
+	const key = `hashtext('agenttrace.migrate.' || current_schema())`
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+key+`)`); err != nil {
+		return fmt.Errorf("postgres: migrations lock: %w", err)
+	}
+	defer func() {
+		// Unlock with a context of its own: ctx may be cancelled. If the
+		// unlock fails the connection is discarded, which releases the lock.
+		uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, uerr := conn.ExecContext(uctx, `SELECT pg_advisory_unlock(`+key+`)`); uerr != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	if err := sqlstore.Migrate(ctx, db, migrations, "migrations", Dialect{}); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
+}
+
+// Dialect is sqlstore's dialect for PostgreSQL.
+type Dialect struct{}
+
+var _ sqlstore.Dialect = Dialect{}
+
+// Rebind rewrites ? placeholders into $1, $2, … in order. A ? inside a
+// single-quoted literal, a double-quoted identifier or a -- comment is left
+// alone.
+func (Dialect) Rebind(q string) string {
+	if strings.IndexByte(q, '?') < 0 {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'' || c == '"':
+			// Copy through the closing quote; a doubled quote inside
+			// ('it''s') closes and reopens, which comes out the same.
+			j := strings.IndexByte(q[i+1:], c)
+			if j < 0 {
+				b.WriteString(q[i:])
+				return b.String()
+			}
+			b.WriteString(q[i : i+j+2])
+			i += j + 1
+		case c == '-' && i+1 < len(q) && q[i+1] == '-':
+			j := strings.IndexByte(q[i:], '\n')
+			if j < 0 {
+				b.WriteString(q[i:])
+				return b.String()
+			}
+			b.WriteString(q[i : i+j+1])
+			i += j
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Filter returns the query compiler's dialect for PostgreSQL.
+func (Dialect) Filter() sqlfilter.Dialect { return Filter{} }
+
+// IndexText stores the searchable text of a run (stepID "") or step in its
+// row's search_text, which the GIN index on to_tsvector('simple', …) covers.
+func (Dialect) IndexText(ctx context.Context, tx *sqlstore.Tx, accountID, runID, stepID, body string) error {
+	var err error
+	if stepID == "" {
+		_, err = tx.Exec(ctx, `UPDATE runs SET search_text = ? WHERE account_id = ? AND id = ?`, clean(body), accountID, runID)
+	} else {
+		_, err = tx.Exec(ctx, `UPDATE steps SET search_text = ? WHERE account_id = ? AND run_id = ? AND id = ?`, clean(body), accountID, runID, stepID)
+	}
+	if err != nil {
+		return fmt.Errorf("index text: %w", err)
+	}
+	return nil
+}
+
+// clean drops NUL characters, which PostgreSQL text cannot hold (JSON
+// payloads carry them only as \u0000 escapes, but error messages may not).
+func clean(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// Filter is the sqlfilter dialect of the PostgreSQL store. Its placeholders
+// are "?" because sqlstore splices the WHERE into larger statements and
+// rebinds each whole statement once.
+type Filter struct{}
+
+// Placeholder returns "?".
+func (Filter) Placeholder(int) string { return "?" }
+
+// TextSearch matches text as a phrase (phraseto_tsquery, 'simple'
+// configuration: lower-cased words, no stemming, no stop words) in the run's
+// own search_text or in the search_text of any of its steps. Both sides use
+// the indexed expression to_tsvector('simple', search_text), and search_text
+// is NOT NULL, so the condition is never NULL and NOT (…) is exact.
+func (Filter) TextSearch(text, accountID string, arg func(v any) string) string {
+	return "to_tsvector('simple', r.search_text) @@ phraseto_tsquery('simple', " + arg(text) + ")" +
+		" OR r.id IN (SELECT s.run_id FROM steps s WHERE s.account_id = " + arg(accountID) +
+		" AND to_tsvector('simple', s.search_text) @@ phraseto_tsquery('simple', " + arg(text) + "))"
+}
