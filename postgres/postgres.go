@@ -134,17 +134,19 @@ func (Dialect) Rebind(q string) string {
 // Filter returns the query compiler's dialect for PostgreSQL.
 func (Dialect) Filter() sqlfilter.Dialect { return Filter{} }
 
-// IndexText stores the searchable text of a run (stepID "") or step in its
-// row's search_text, which the GIN index on to_tsvector('simple', …) covers.
-func (Dialect) IndexText(ctx context.Context, tx *sqlstore.Tx, accountID, runID, stepID, body string) error {
-	var err error
-	if stepID == "" {
-		_, err = tx.Exec(ctx, `UPDATE runs SET search_text = ? WHERE account_id = ? AND id = ?`, clean(body), accountID, runID)
-	} else {
-		_, err = tx.Exec(ctx, `UPDATE steps SET search_text = ? WHERE account_id = ? AND run_id = ? AND id = ?`, clean(body), accountID, runID, stepID)
-	}
-	if err != nil {
-		return fmt.Errorf("index text: %w", err)
+// IndexTexts stores the searchable text of runs (StepID "") and steps in
+// their rows' search_text, which the GIN index on to_tsvector('simple', …) covers.
+func (Dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string, items []sqlstore.TextItem) error {
+	for _, it := range items {
+		var err error
+		if it.StepID == "" {
+			_, err = tx.Exec(ctx, `UPDATE runs SET search_text = ? WHERE account_id = ? AND id = ?`, clean(it.Body), accountID, it.RunID)
+		} else {
+			_, err = tx.Exec(ctx, `UPDATE steps SET search_text = ? WHERE account_id = ? AND run_id = ? AND id = ?`, clean(it.Body), accountID, it.RunID, it.StepID)
+		}
+		if err != nil {
+			return fmt.Errorf("index text: %w", err)
+		}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/agenttrace/agenttrace/sqlstore"
 	"github.com/agenttrace/agenttrace/store/sqlfilter"
@@ -75,20 +76,108 @@ func (dialect) Rebind(q string) string { return q }
 
 func (dialect) Filter() sqlfilter.Dialect { return sqlfilter.SQLite{} }
 
-// IndexText replaces the FTS5 entry of a run or step; the FTS rowid is the
-// rowid of its row, so replacing is a delete and an insert by key.
-func (dialect) IndexText(ctx context.Context, tx *sqlstore.Tx, accountID, runID, stepID, body string) error {
-	table, q, args := "runs_fts", `SELECT rowid FROM runs WHERE account_id = ? AND id = ?`, []any{accountID, runID}
-	if stepID != "" {
-		table, q, args = "steps_fts", `SELECT rowid FROM steps WHERE account_id = ? AND run_id = ? AND id = ?`, []any{accountID, runID, stepID}
+// textsPerStatement bounds the multi-row FTS statements (2 parameters a row).
+const textsPerStatement = 400
+
+// IndexTexts replaces the FTS5 entries of runs and steps. An entry's rowid is
+// the rowid of its row, so replacing is a delete and an insert by rowid.
+func (dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string, items []sqlstore.TextItem) error {
+	var runs, steps []sqlstore.TextItem
+	for _, it := range items {
+		if it.StepID == "" {
+			runs = append(runs, it)
+		} else {
+			steps = append(steps, it)
+		}
 	}
-	var rowid int64
-	if err := tx.QueryRow(ctx, q, args...).Scan(&rowid); err != nil {
+	for start := 0; start < len(runs); start += textsPerStatement {
+		chunk := runs[start:min(start+textsPerStatement, len(runs))]
+		args := []any{accountID}
+		for _, it := range chunk {
+			args = append(args, it.RunID)
+		}
+		rowids, err := lookupRowids(ctx, tx, `SELECT rowid, id, '' FROM runs WHERE account_id = ? AND id IN (`+marks(len(chunk))+`)`, args)
+		if err != nil {
+			return err
+		}
+		if err := replaceTexts(ctx, tx, "runs_fts", chunk, rowids); err != nil {
+			return err
+		}
+	}
+	// Steps are looked up by their runs (one indexed range per run).
+	byRun := map[string]bool{}
+	var runIDs []any
+	for _, it := range steps {
+		if !byRun[it.RunID] {
+			byRun[it.RunID] = true
+			runIDs = append(runIDs, it.RunID)
+		}
+	}
+	rowids := map[[2]string]int64{}
+	for start := 0; start < len(runIDs); start += textsPerStatement {
+		chunk := runIDs[start:min(start+textsPerStatement, len(runIDs))]
+		got, err := lookupRowids(ctx, tx, `SELECT rowid, run_id, id FROM steps WHERE account_id = ? AND run_id IN (`+marks(len(chunk))+`)`, append([]any{accountID}, chunk...))
+		if err != nil {
+			return err
+		}
+		for k, v := range got {
+			rowids[k] = v
+		}
+	}
+	for start := 0; start < len(steps); start += textsPerStatement {
+		if err := replaceTexts(ctx, tx, "steps_fts", steps[start:min(start+textsPerStatement, len(steps))], rowids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// lookupRowids answers rowid by (first, second) key column.
+func lookupRowids(ctx context.Context, tx *sqlstore.Tx, q string, args []any) (map[[2]string]int64, error) {
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("index text: %w", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]int64{}
+	for rows.Next() {
+		var rowid int64
+		var a, b string
+		if err := rows.Scan(&rowid, &a, &b); err != nil {
+			return nil, err
+		}
+		if b == "" {
+			out[[2]string{a, ""}] = rowid
+		} else {
+			out[[2]string{a, b}] = rowid
+		}
+	}
+	return out, rows.Err()
+}
+
+func replaceTexts(ctx context.Context, tx *sqlstore.Tx, table string, items []sqlstore.TextItem, rowids map[[2]string]int64) error {
+	del := make([]any, 0, len(items))
+	ins := make([]any, 0, 2*len(items))
+	var values strings.Builder
+	for _, it := range items {
+		rowid, ok := rowids[[2]string{it.RunID, it.StepID}]
+		if !ok {
+			return fmt.Errorf("index text: no row for run %q step %q", it.RunID, it.StepID)
+		}
+		del = append(del, rowid)
+		ins = append(ins, rowid, it.Body)
+		if values.Len() > 0 {
+			values.WriteString(", ")
+		}
+		values.WriteString("(?, ?)")
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE rowid IN (`+marks(len(del))+`)`, del...); err != nil {
 		return fmt.Errorf("index text: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE rowid = ?`, rowid); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO `+table+` (rowid, body) VALUES `+values.String(), ins...); err != nil {
 		return fmt.Errorf("index text: %w", err)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO `+table+` (rowid, body) VALUES (?, ?)`, rowid, body)
-	return err
+	return nil
 }

@@ -42,10 +42,10 @@ func (s *Store) Ingest(ctx context.Context, accountID string, b *agenttrace.Batc
 					st.Credits = p.Credits(st.Usage)
 				}
 			}
-			if err := s.upsertStep(ctx, tx, accountID, i, st, now); err != nil {
-				return err
-			}
 			touch(st.RunID)
+		}
+		if err := s.ingestSteps(ctx, tx, accountID, b.Steps, now.UnixNano()); err != nil {
+			return err
 		}
 		for _, id := range order {
 			if err := s.recomputeRun(ctx, tx, accountID, id); err != nil {
@@ -130,59 +130,134 @@ func (s *Store) upsertRun(ctx context.Context, tx *Tx, accountID string, r *agen
 			return err
 		}
 	}
-	return s.d.IndexText(ctx, tx, accountID, r.ID, "", searchBody(r.Input, r.Output, msg))
+	return s.d.IndexTexts(ctx, tx, accountID, []TextItem{{RunID: r.ID, Body: searchBody(r.Input, r.Output, msg)}})
 }
 
-func (s *Store) upsertStep(ctx context.Context, tx *Tx, accountID string, i int, st *agenttrace.Step, now interface{ UnixNano() int64 }) error {
-	// A step may arrive before its run: the run then exists as processing.
-	sortTime := now.UnixNano()
-	if st.StartedAt != nil {
-		sortTime = st.StartedAt.UnixNano()
+// stepsPerStatement bounds a multi-row step upsert (21 parameters a row,
+// well under SQLite's 32766 and PostgreSQL's 65535 parameter limits).
+const stepsPerStatement = 100
+
+const stepInsertHead = `INSERT INTO steps (account_id, run_id, id, parent_id, seq, name, type, status, input, output,
+	error_type, error_message, started_at, ended_at, duration_ms, credits, credits_reported, input_tokens, output_tokens, model, metadata) VALUES `
+
+const stepInsertTail = ` ON CONFLICT (account_id, run_id, id) DO UPDATE SET parent_id = excluded.parent_id, seq = excluded.seq,
+	name = excluded.name, type = excluded.type, status = excluded.status, input = excluded.input, output = excluded.output,
+	error_type = excluded.error_type, error_message = excluded.error_message, started_at = excluded.started_at,
+	ended_at = excluded.ended_at, duration_ms = excluded.duration_ms, credits = excluded.credits,
+	credits_reported = excluded.credits_reported, input_tokens = excluded.input_tokens,
+	output_tokens = excluded.output_tokens, model = excluded.model, metadata = excluded.metadata`
+
+const stepRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// ingestSteps writes the batch's steps: the runs they belong to (as
+// processing placeholders when new), a seq check against steps already
+// stored, multi-row upserts, and their search text.
+func (s *Store) ingestSteps(ctx context.Context, tx *Tx, accountID string, steps []agenttrace.Step, now int64) error {
+	if len(steps) == 0 {
+		return nil
 	}
-	if _, err := tx.Exec(ctx, (`INSERT INTO runs (account_id, id, agent_id, status, sort_time) VALUES (?, ?, '', 'processing', ?) ON CONFLICT (account_id, id) DO NOTHING`),
-		accountID, st.RunID, sortTime); err != nil {
-		return fmt.Errorf("steps[%d]: %w", i, err)
+	// Runs first: a step may arrive before its run.
+	firstOf := map[string]int{}
+	var runIDs []string
+	for i := range steps {
+		if _, ok := firstOf[steps[i].RunID]; !ok {
+			firstOf[steps[i].RunID] = i
+			runIDs = append(runIDs, steps[i].RunID)
+		}
 	}
-	var other string
-	err := tx.QueryRow(ctx, (`SELECT id FROM steps WHERE account_id = ? AND run_id = ? AND seq = ? AND id <> ?`),
-		accountID, st.RunID, st.Seq, st.ID).Scan(&other)
-	if err == nil {
-		return agenttrace.Errorf(agenttrace.EINVALID, "steps[%d].seq: %d is already taken by step %q of run %q", i, st.Seq, other, st.RunID)
-	} else if !isNoRows(err) {
-		return fmt.Errorf("steps[%d]: %w", i, err)
+	stored := map[string]map[int64]string{} // run → seq → step id, for runs that already had steps
+	for _, runID := range runIDs {
+		first := steps[firstOf[runID]]
+		sortTime := now
+		if first.StartedAt != nil {
+			sortTime = first.StartedAt.UnixNano()
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO runs (account_id, id, agent_id, status, sort_time) VALUES (?, ?, '', 'processing', ?) ON CONFLICT (account_id, id) DO NOTHING`,
+			accountID, runID, sortTime); err != nil {
+			return fmt.Errorf("steps[%d]: %w", firstOf[runID], err)
+		}
+		var count int64
+		if err := tx.QueryRow(ctx, `SELECT step_count FROM runs WHERE account_id = ? AND id = ?`, accountID, runID).Scan(&count); err != nil {
+			return err
+		}
+		if count == 0 {
+			continue
+		}
+		rows, err := tx.Query(ctx, `SELECT seq, id FROM steps WHERE account_id = ? AND run_id = ?`, accountID, runID)
+		if err != nil {
+			return err
+		}
+		m := map[int64]string{}
+		for rows.Next() {
+			var seq int64
+			var id string
+			if err := rows.Scan(&seq, &id); err != nil {
+				rows.Close()
+				return err
+			}
+			m[seq] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		stored[runID] = m
 	}
-	md, err := mdOrNil(st.Metadata)
-	if err != nil {
-		return err
+	for i := range steps {
+		st := &steps[i]
+		if other, ok := stored[st.RunID][st.Seq]; ok && other != st.ID {
+			return agenttrace.Errorf(agenttrace.EINVALID, "steps[%d].seq: %d is already taken by step %q of run %q", i, st.Seq, other, st.RunID)
+		}
 	}
-	var errType, errMsg any
-	msg := ""
-	if st.Error != nil {
-		errType, errMsg, msg = st.Error.Type, st.Error.Message, st.Error.Message
+	texts := make([]TextItem, 0, len(steps))
+	for start := 0; start < len(steps); start += stepsPerStatement {
+		chunk := steps[start:min(start+stepsPerStatement, len(steps))]
+		var q strings.Builder
+		q.WriteString(stepInsertHead)
+		args := make([]any, 0, len(chunk)*21)
+		for j := range chunk {
+			st := &chunk[j]
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(stepRow)
+			md, err := mdOrNil(st.Metadata)
+			if err != nil {
+				return fmt.Errorf("steps[%d].metadata: %w", start+j, err)
+			}
+			var errType, errMsg any
+			msg := ""
+			if st.Error != nil {
+				errType, errMsg, msg = st.Error.Type, st.Error.Message, st.Error.Message
+			}
+			reported := 0
+			if st.CreditsReported {
+				reported = 1
+			}
+			args = append(args, accountID, st.RunID, st.ID, st.ParentID, st.Seq, st.Name, string(st.Type), string(st.Status),
+				rawOrNil(st.Input), rawOrNil(st.Output), errType, errMsg, nanos(st.StartedAt), nanos(st.EndedAt), st.DurationMS,
+				st.Credits, reported, st.Usage.InputTokens, st.Usage.OutputTokens, st.Model, md)
+			texts = append(texts, TextItem{RunID: st.RunID, StepID: st.ID, Body: searchBody(st.Input, st.Output, msg)})
+		}
+		q.WriteString(stepInsertTail)
+		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+			if isSeqClash(err) {
+				return agenttrace.Errorf(agenttrace.EINVALID, "steps[%d..%d].seq: a seq repeats one already stored for the same run", start, start+len(chunk)-1)
+			}
+			return fmt.Errorf("steps[%d..%d]: %w", start, start+len(chunk)-1, err)
+		}
 	}
-	reported := 0
-	if st.CreditsReported {
-		reported = 1
-	}
-	_, err = tx.Exec(ctx, (`INSERT INTO steps (account_id, run_id, id, parent_id, seq, name, type, status, input, output,
-		error_type, error_message, started_at, ended_at, duration_ms, credits, credits_reported, input_tokens, output_tokens, model, metadata)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (account_id, run_id, id) DO UPDATE SET parent_id = excluded.parent_id, seq = excluded.seq,
-		name = excluded.name, type = excluded.type, status = excluded.status, input = excluded.input, output = excluded.output,
-		error_type = excluded.error_type, error_message = excluded.error_message, started_at = excluded.started_at,
-		ended_at = excluded.ended_at, duration_ms = excluded.duration_ms, credits = excluded.credits,
-		credits_reported = excluded.credits_reported, input_tokens = excluded.input_tokens,
-		output_tokens = excluded.output_tokens, model = excluded.model, metadata = excluded.metadata`),
-		accountID, st.RunID, st.ID, st.ParentID, st.Seq, st.Name, string(st.Type), string(st.Status), rawOrNil(st.Input), rawOrNil(st.Output),
-		errType, errMsg, nanos(st.StartedAt), nanos(st.EndedAt), st.DurationMS, st.Credits, reported,
-		st.Usage.InputTokens, st.Usage.OutputTokens, st.Model, md)
-	if err != nil {
-		return fmt.Errorf("steps[%d]: %w", i, err)
-	}
-	if err := s.d.IndexText(ctx, tx, accountID, st.RunID, st.ID, searchBody(st.Input, st.Output, msg)); err != nil {
-		return fmt.Errorf("steps[%d]: %w", i, err)
+	if err := s.d.IndexTexts(ctx, tx, accountID, texts); err != nil {
+		return fmt.Errorf("steps: %w", err)
 	}
 	return nil
+}
+
+// isSeqClash recognises a violation of the unique (run, seq) index, which
+// the check above misses only when a batch moves steps between seqs.
+func isSeqClash(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "steps.seq") || strings.Contains(m, "steps_seq")
 }
 
 // recomputeRun derives a run's totals from its own fields and its steps.

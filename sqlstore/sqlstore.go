@@ -24,8 +24,14 @@ type Dialect interface {
 	Rebind(query string) string
 	// Filter is the query-language compiler's dialect.
 	Filter() sqlfilter.Dialect
-	// IndexText (re)indexes the searchable text of one run (stepID "") or step.
-	IndexText(ctx context.Context, tx *Tx, accountID, runID, stepID, body string) error
+	// IndexTexts (re)indexes the searchable text of runs (StepID "") and
+	// steps already written in tx.
+	IndexTexts(ctx context.Context, tx *Tx, accountID string, items []TextItem) error
+}
+
+// TextItem is the searchable text of one run (StepID "") or step.
+type TextItem struct {
+	RunID, StepID, Body string
 }
 
 // Tx is a write transaction whose statements are prepared once per store
@@ -71,6 +77,15 @@ func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, e
 		return nil, err
 	}
 	return st.ExecContext(ctx, args...)
+}
+
+// Query runs a cached query in the transaction.
+func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 // QueryRow runs a cached single-row query in the transaction.
