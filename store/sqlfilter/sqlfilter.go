@@ -132,10 +132,13 @@ func condition(t query.Term, d Dialect, accountID string, arg func(any) string) 
 		return d.TextSearch(t.Value, accountID, arg)
 	case query.FieldAgent, query.FieldStatus, query.FieldTrigger, query.FieldSession, query.FieldRerunOf, query.FieldID:
 		return columns[t.Field] + " = " + arg(t.Value)
+	// Range terms are rarely selective: the unary + keeps the planner from
+	// choosing the credits or duration index for them and then sorting half
+	// the table by time (4.5 s instead of 1 ms on a million runs).
 	case query.FieldCredits, query.FieldDuration:
-		return columns[t.Field] + " " + op(t.Op) + " " + arg(t.Number)
+		return "+" + columns[t.Field] + " " + op(t.Op) + " " + arg(t.Number)
 	case query.FieldSteps:
-		return columns[t.Field] + " " + op(t.Op) + " " + arg(t.Int)
+		return "+" + columns[t.Field] + " " + op(t.Op) + " " + arg(t.Int)
 	case query.FieldAfter:
 		return "r.sort_time >= " + arg(unixNano(t.Time))
 	case query.FieldBefore:

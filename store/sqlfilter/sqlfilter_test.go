@@ -343,7 +343,7 @@ func TestWhereShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	where, args := Where(q, SQLite{}, "acc1")
-	want := "r.account_id = ? AND (r.status = ?) AND NOT (r.credits > ?) AND (r.error_message IS NOT NULL)"
+	want := "r.account_id = ? AND (r.status = ?) AND NOT (+r.credits > ?) AND (r.error_message IS NOT NULL)"
 	if where != want {
 		t.Errorf("where =\n%s\nwant\n%s", where, want)
 	}
@@ -368,7 +368,7 @@ func TestPostgresDialect(t *testing.T) {
 		return "r.search @@ phraseto_tsquery('simple', " + arg(text) + ")"
 	}}
 	where, args := Where(q, pg, "acc1")
-	want := "r.account_id = $1 AND (r.agent_id = $2) AND (r.search @@ phraseto_tsquery('simple', $3)) AND (r.step_count >= $4)"
+	want := "r.account_id = $1 AND (r.agent_id = $2) AND (r.search @@ phraseto_tsquery('simple', $3)) AND (+r.step_count >= $4)"
 	if where != want {
 		t.Errorf("where =\n%s\nwant\n%s", where, want)
 	}
