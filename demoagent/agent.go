@@ -17,7 +17,6 @@
 package demoagent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,7 +91,6 @@ type Agent struct {
 	cfg    Config
 	sdk    *sdk.Client
 	api    *client.Client
-	shim   *rerunShim
 	ctx    context.Context // background runs live as long as the agent
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -122,22 +120,10 @@ func New(cfg Config) *Agent {
 	cfg.URL = strings.TrimRight(cfg.URL, "/")
 	a := &Agent{cfg: cfg, secret: cfg.Secret, seen: map[string]string{}}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	// The SDK has no option for rerun_of yet: a thin transport adds it to
-	// the runs this agent starts as re-runs (see rerunShim).
-	a.shim = &rerunShim{base: transportOf(cfg.HTTPClient), rerunOf: map[string]string{}}
-	sdkHTTP := *cfg.HTTPClient
-	sdkHTTP.Transport = a.shim
-	a.sdk = sdk.New(sdk.Options{URL: cfg.URL, Key: cfg.Key, HTTPClient: &sdkHTTP, FlushInterval: 200 * time.Millisecond, Logger: cfg.Logger})
+	a.sdk = sdk.New(sdk.Options{URL: cfg.URL, Key: cfg.Key, HTTPClient: cfg.HTTPClient, FlushInterval: 200 * time.Millisecond, Logger: cfg.Logger})
 	a.api = client.New(cfg.URL, cfg.Key)
 	a.api.HTTP = cfg.HTTPClient
 	return a
-}
-
-func transportOf(c *http.Client) http.RoundTripper {
-	if c.Transport != nil {
-		return c.Transport
-	}
-	return http.DefaultTransport
 }
 
 // AgentID is the agent's id.
@@ -247,7 +233,6 @@ func (a *Agent) Run(ctx context.Context, t Task) (string, error) {
 	if st := a.sdk.Stats(); st.LastError != "" && st.Dropped > 0 {
 		a.cfg.Logger.Warn("demo agent: runs dropped", "err", st.LastError)
 	}
-	a.shim.forget(id)
 	return id, err
 }
 
@@ -415,75 +400,4 @@ func (a *Agent) verify(ctx context.Context, body []byte, sig, ts string) error {
 		}
 	}
 	return errors.New("X-Agenttrace-Signature: the signature does not match (wrong secret, or the body was changed)")
-}
-
-// rerunShim adds rerun_of to the runs of ingest batches the agent started as
-// re-runs: the SDK sets trigger and run id, but has no rerun_of option yet.
-type rerunShim struct {
-	base    http.RoundTripper
-	mu      sync.Mutex
-	rerunOf map[string]string
-}
-
-func (s *rerunShim) set(runID, rerunOf string) {
-	s.mu.Lock()
-	s.rerunOf[runID] = rerunOf
-	s.mu.Unlock()
-}
-
-func (s *rerunShim) forget(runID string) {
-	s.mu.Lock()
-	delete(s.rerunOf, runID)
-	s.mu.Unlock()
-}
-
-func (s *rerunShim) RoundTrip(req *http.Request) (*http.Response, error) {
-	s.mu.Lock()
-	n := len(s.rerunOf)
-	s.mu.Unlock()
-	if n == 0 || req.Method != http.MethodPost || !strings.HasSuffix(req.URL.Path, "/api/v1/ingest") || req.Body == nil {
-		return s.base.RoundTrip(req)
-	}
-	body, err := io.ReadAll(req.Body)
-	req.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	body = s.rewrite(body)
-	r2 := req.Clone(req.Context())
-	r2.Body = io.NopCloser(bytes.NewReader(body))
-	r2.ContentLength = int64(len(body))
-	r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	return s.base.RoundTrip(r2)
-}
-
-func (s *rerunShim) rewrite(body []byte) []byte {
-	var batch map[string]json.RawMessage
-	if json.Unmarshal(body, &batch) != nil {
-		return body
-	}
-	var runs []map[string]json.RawMessage
-	if json.Unmarshal(batch["runs"], &runs) != nil || len(runs) == 0 {
-		return body
-	}
-	s.mu.Lock()
-	changed := false
-	for _, r := range runs {
-		var id string
-		_ = json.Unmarshal(r["id"], &id)
-		if of, ok := s.rerunOf[id]; ok {
-			r["rerun_of"], _ = json.Marshal(of)
-			changed = true
-		}
-	}
-	s.mu.Unlock()
-	if !changed {
-		return body
-	}
-	batch["runs"], _ = json.Marshal(runs)
-	out, err := json.Marshal(batch)
-	if err != nil {
-		return body
-	}
-	return out
 }

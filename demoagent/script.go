@@ -27,12 +27,18 @@ func ValidSignature(secret string, body []byte, header string) bool {
 // RateLimitError is the model provider's 429.
 type RateLimitError struct{ Model string }
 
+// ErrorType names the error in traces.
+func (e *RateLimitError) ErrorType() string { return "RateLimitError" }
+
 func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("429 Too Many Requests: rate limit reached for model %s (3 requests per minute); retry after 20s", e.Model)
 }
 
 // ValidationError is a tool rejecting its arguments.
 type ValidationError struct{ Tool, Field, Msg string }
+
+// ErrorType names the error in traces.
+func (e *ValidationError) ErrorType() string { return "ValidationError" }
 
 func (e *ValidationError) Error() string { return fmt.Sprintf("%s: %s: %s", e.Tool, e.Field, e.Msg) }
 
@@ -42,6 +48,9 @@ type ToolTimeoutError struct {
 	After time.Duration
 	Hint  string
 }
+
+// ErrorType names the error in traces.
+func (e *ToolTimeoutError) ErrorType() string { return "ToolTimeout" }
 
 func (e *ToolTimeoutError) Error() string {
 	return fmt.Sprintf("%s: no answer within %s (%s)", e.Tool, e.After, e.Hint)
@@ -87,14 +96,11 @@ func (a *Agent) run(ctx context.Context, t Task) (string, error) {
 	opts := []sdk.Option{sdk.WithInput(t.Ticket), sdk.WithTrigger(t.Trigger), sdk.WithMetadata(md), sdk.WithTags("demo", "support")}
 	if t.RunID != "" {
 		opts = append(opts, sdk.WithRunID(t.RunID))
-		if t.RerunOf != "" {
-			a.shim.set(t.RunID, t.RerunOf)
-		}
+	}
+	if t.RerunOf != "" {
+		opts = append(opts, sdk.WithRerunOf(t.RerunOf))
 	}
 	ctx, run := a.sdk.StartRun(ctx, a.cfg.AgentID, opts...)
-	if t.RunID == "" && t.RerunOf != "" {
-		a.shim.set(run.ID(), t.RerunOf)
-	}
 	answer, err := a.script(ctx, t)
 	if err != nil {
 		run.Fail(err)

@@ -58,6 +58,7 @@ type settings struct {
 	sessionID string
 	runID     string
 	trigger   string
+	rerunOf   string
 	model     string
 	tags      []string
 }
@@ -86,6 +87,10 @@ func WithRunID(id string) Option { return func(s *settings) { s.runID = id } }
 
 // WithTrigger says what started the run (default "api").
 func WithTrigger(t string) Option { return func(s *settings) { s.trigger = t } }
+
+// WithRerunOf marks the run as a re-run of another run (trigger "rerun"
+// unless WithTrigger says otherwise), so the two are linked both ways.
+func WithRerunOf(runID string) Option { return func(s *settings) { s.rerunOf = runID } }
 
 // WithModel records the model of an LLM step.
 func WithModel(m string) Option { return func(s *settings) { s.model = m } }
@@ -141,10 +146,13 @@ func (c *Client) StartRun(ctx context.Context, agentID string, opts ...Option) (
 		return ctx, nil
 	}
 	s := apply(opts)
+	if s.rerunOf != "" && s.trigger == "" {
+		s.trigger = "rerun"
+	}
 	now := time.Now().UTC()
 	r := &Run{c: c, r: agenttrace.Run{
 		ID: s.runID, AgentID: agentID, Status: agenttrace.StatusProcessing, Trigger: s.trigger,
-		StartedAt: &now, Metadata: s.metadata, SessionID: s.sessionID,
+		StartedAt: &now, Metadata: s.metadata, SessionID: s.sessionID, RerunOf: s.rerunOf,
 	}}
 	if r.r.ID == "" {
 		r.r.ID = agenttrace.NewID("run_")
@@ -377,7 +385,14 @@ func (s *Step) finish(err error) {
 	s.run.c.enqueueStep(cp)
 }
 
+// ErrorTyper lets an error name its own type in traces (e.g. "RateLimitError").
+type ErrorTyper interface{ ErrorType() string }
+
 func errType(err error) string {
+	var typed ErrorTyper
+	if errors.As(err, &typed) {
+		return typed.ErrorType()
+	}
 	t := fmt.Sprintf("%T", err)
 	if t == "*errors.errorString" || t == "*fmt.wrapError" || t == "*fmt.wrapErrors" {
 		return ""

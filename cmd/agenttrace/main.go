@@ -18,6 +18,12 @@ Usage:
   agenttrace serve [--addr ADDR] [--data DIR] [--database-url URL] [--demo]
   agenttrace runs list [-q QUERY] [--limit N] [--json]
   agenttrace runs show ID [--json]
+  agenttrace compare A B [--json]
+  agenttrace rerun ID [--model M] [--prompt P] [--meta k=v] [--input JSON] [--wait]
+  agenttrace export [-q QUERY] [--agent ID] --format json|jsonl [--gzip] -o FILE [--yes]
+  agenttrace eval list|create|run …
+  agenttrace mcp --url URL --key KEY          (MCP server over stdio)
+  agenttrace demo-agent [--listen ADDR] [--agent ID]
   agenttrace load [--batches N] [--runs N] [--steps N] [--payload BYTES] [--concurrency N]
   agenttrace version
 
