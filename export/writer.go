@@ -1,0 +1,370 @@
+package export
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/agenttrace/agenttrace"
+	"github.com/agenttrace/agenttrace/query"
+	"github.com/agenttrace/agenttrace/store"
+)
+
+// Run is one run as exported: every field of the run model with its steps
+// (in execution order) and its current evaluations always present.
+type Run struct {
+	agenttrace.Run
+	// Reruns is not exported (it is derivable from rerun_of across the file).
+	Reruns      []string                `json:"reruns,omitempty"`
+	Steps       []agenttrace.Step       `json:"steps"`
+	Evaluations []agenttrace.EvalResult `json:"evaluations"`
+}
+
+// Header is what a JSON document says before its runs.
+type Header struct {
+	ResourceType string        `json:"resource_type"`
+	ExportedAt   time.Time     `json:"exported_at"`
+	Filters      HeaderFilters `json:"filters"`
+}
+
+// HeaderFilters are the request's filters and the query they compose to.
+type HeaderFilters struct {
+	AgentID string `json:"agent_id,omitempty"`
+	Filters
+	Query string `json:"query"`
+}
+
+// DefaultPageSize is how many runs the writer reads per store query.
+const DefaultPageSize = 500
+
+// Source reads the runs of one export from a store, page by page.
+type Source struct {
+	Store    store.Traces
+	Account  string
+	Query    *query.Query
+	PageSize int // default DefaultPageSize
+}
+
+// page reads one page of runs with their steps and evaluations, oldest first.
+func (s Source) page(ctx context.Context, q *query.Query, limit int, cursor string) ([]Run, string, error) {
+	p, err := s.Store.ListRuns(ctx, s.Account, store.ListOptions{Query: q, Sort: store.SortTime, Asc: true, Limit: limit, Cursor: cursor})
+	if err != nil {
+		return nil, "", err
+	}
+	runs := make([]Run, len(p.Runs))
+	ids := make([]string, len(p.Runs))
+	for i, r := range p.Runs {
+		runs[i] = Run{Run: r, Evaluations: r.Evaluations}
+		runs[i].Run.Steps, runs[i].Run.Evaluations, runs[i].Run.Reruns = nil, nil, nil
+		if runs[i].Evaluations == nil {
+			runs[i].Evaluations = []agenttrace.EvalResult{}
+		}
+		ids[i] = r.ID
+	}
+	if ex, ok := s.Store.(store.Exports); ok {
+		steps, err := ex.StepsForRuns(ctx, s.Account, ids)
+		if err != nil {
+			return nil, "", err
+		}
+		for i := range runs {
+			runs[i].Steps = steps[runs[i].ID]
+		}
+	} else {
+		for i := range runs {
+			st, err := s.Store.ListSteps(ctx, s.Account, runs[i].ID)
+			if err != nil && agenttrace.ErrorCode(err) != agenttrace.ENOTFOUND {
+				return nil, "", err
+			}
+			runs[i].Steps = st
+		}
+	}
+	for i := range runs {
+		if runs[i].Steps == nil {
+			runs[i].Steps = []agenttrace.Step{}
+		}
+	}
+	return runs, p.NextCursor, nil
+}
+
+// Pages calls fn with every page of runs in order. The next page is read
+// while fn handles the current one; at most two pages are held in memory.
+func (s Source) Pages(ctx context.Context, fn func([]Run) error) error {
+	size := s.PageSize
+	if size <= 0 {
+		size = DefaultPageSize
+	}
+	type result struct {
+		runs []Run
+		err  error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan result, 1)
+	go func() {
+		defer close(ch)
+		cursor := ""
+		for {
+			runs, next, err := s.page(ctx, s.Query, size, cursor)
+			select {
+			case ch <- result{runs, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || next == "" {
+				return
+			}
+			cursor = next
+		}
+	}()
+	for res := range ch {
+		if res.err != nil {
+			return res.err
+		}
+		if len(res.runs) == 0 {
+			continue
+		}
+		if err := fn(res.runs); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// encoder serializes runs the one way both the writer and the estimate use.
+type encoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newEncoder() *encoder {
+	e := &encoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}
+
+// encode answers v as compact JSON without a trailing newline; the bytes
+// are valid until the next call.
+func (e *encoder) encode(v any) ([]byte, error) {
+	e.buf.Reset()
+	if err := e.enc.Encode(v); err != nil {
+		return nil, err
+	}
+	b := e.buf.Bytes()
+	return b[:len(b)-1], nil
+}
+
+// Writer writes one export file in a format.
+type Writer struct {
+	Format string // FormatJSON or FormatJSONL
+	Header Header // for FormatJSON
+	// Progress, when set, is called after each page with the runs written so far.
+	Progress func(runs int64) error
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Write streams the runs of src to w and answers what it wrote.
+func (wr Writer) Write(ctx context.Context, src Source, w io.Writer) (Counts, error) {
+	var c Counts
+	enc := newEncoder()
+	if wr.Format == FormatJSON {
+		h, err := json.Marshal(wr.Header)
+		if err != nil {
+			return c, err
+		}
+		// The header's fields, then "runs": the counts come last because the
+		// file is written in one pass.
+		if _, err := w.Write(append(h[:len(h)-1], []byte(",\"runs\":[\n")...)); err != nil {
+			return c, err
+		}
+	}
+	sep := []byte(",\n")
+	nl := []byte("\n")
+	err := src.Pages(ctx, func(runs []Run) error {
+		for i := range runs {
+			b, err := enc.encode(&runs[i])
+			if err != nil {
+				return err
+			}
+			if wr.Format == FormatJSON && c.Runs > 0 {
+				if _, err := w.Write(sep); err != nil {
+					return err
+				}
+			}
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			if wr.Format == FormatJSONL {
+				if _, err := w.Write(nl); err != nil {
+					return err
+				}
+			}
+			c.Runs++
+			c.Steps += int64(len(runs[i].Steps))
+		}
+		if wr.Progress != nil {
+			return wr.Progress(c.Runs)
+		}
+		return nil
+	})
+	if err != nil {
+		return c, err
+	}
+	if wr.Format == FormatJSON {
+		cb, _ := json.Marshal(c)
+		tail := "]"
+		if c.Runs > 0 {
+			tail = "\n]"
+		}
+		if _, err := io.WriteString(w, tail+`,"counts":`+string(cb)+"}\n"); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// Sampling parameters of Estimate.
+const (
+	sampleAll     = 200 // up to this many runs, the estimate measures them all
+	sampleWindows = 20  // else this many windows spread over the time range,
+	samplePer     = 10  // of this many runs each
+)
+
+// GzipLevel is the compression level of gzipped exports: speed first.
+const GzipLevel = gzip.BestSpeed
+
+// EstimateSize answers the expected runs, steps and bytes of an export
+// without writing it: it counts the runs and sums their steps (one
+// aggregate query), then serializes a sample of runs (all of them when
+// few, else sampleWindows × samplePer runs spread evenly over the time range
+// of the selection, read through the time index) exactly as the writer
+// would, and scales the mean size of a run and of a step by the totals.
+func EstimateSize(ctx context.Context, src Source, wr Writer, gz bool) (Estimate, error) {
+	var est Estimate
+	var stats store.RunStats
+	if ex, ok := src.Store.(store.Exports); ok {
+		s, err := ex.RunStats(ctx, src.Account, src.Query)
+		if err != nil {
+			return est, err
+		}
+		stats = s
+	} else {
+		n, err := src.Store.CountRuns(ctx, src.Account, src.Query)
+		if err != nil {
+			return est, err
+		}
+		stats.Runs = n
+	}
+	est.Runs, est.Steps = stats.Runs, stats.Steps
+
+	var sample []Run
+	exact := stats.Runs <= sampleAll
+	if exact {
+		src.PageSize = sampleAll
+		if err := src.Pages(ctx, func(runs []Run) error { sample = append(sample, runs...); return nil }); err != nil {
+			return est, err
+		}
+	} else {
+		seen := map[string]bool{}
+		first, last := stats.First, stats.Last
+		if first.IsZero() || last.IsZero() {
+			// Without a time range (a store without RunStats), sample the start.
+			first, last = time.Time{}, time.Time{}
+		}
+		span := last.Sub(first)
+		for k := 0; k < sampleWindows; k++ {
+			q := &query.Query{}
+			if src.Query != nil {
+				q.Terms = append(q.Terms, src.Query.Terms...)
+			}
+			if !first.IsZero() {
+				at := first.Add(time.Duration(float64(span) * float64(k) / sampleWindows))
+				q.Terms = append(q.Terms, query.Term{Field: query.FieldAfter, Op: query.OpEq, Time: at})
+			}
+			runs, _, err := src.page(ctx, q, samplePer, "")
+			if err != nil {
+				return est, err
+			}
+			for _, r := range runs {
+				if !seen[r.ID] {
+					seen[r.ID] = true
+					sample = append(sample, r)
+				}
+			}
+			if first.IsZero() {
+				break
+			}
+		}
+	}
+	enc := newEncoder()
+	var runBytes, stepBytes, sampleSteps, total int64
+	var raw bytes.Buffer
+	for i := range sample {
+		r := sample[i]
+		b, err := enc.encode(&r)
+		if err != nil {
+			return est, err
+		}
+		total += int64(len(b)) + 1
+		if gz {
+			raw.Write(b)
+			raw.WriteByte('\n')
+		}
+		var sb int64
+		for j := range r.Steps {
+			s, err := enc.encode(&r.Steps[j])
+			if err != nil {
+				return est, err
+			}
+			sb += int64(len(s)) + 1
+		}
+		sampleSteps += int64(len(r.Steps))
+		stepBytes += sb
+		runBytes += int64(len(b)) + 1 - sb
+	}
+	if stats.Steps == 0 && !exact && len(sample) > 0 {
+		// No step totals from the store: scale the sample's steps per run.
+		est.Steps = int64(float64(sampleSteps) / float64(len(sample)) * float64(stats.Runs))
+	}
+	if exact {
+		est.Steps = sampleSteps
+		est.Runs = int64(len(sample))
+		est.Bytes = total
+	} else if len(sample) > 0 {
+		est.Bytes = int64(float64(runBytes) / float64(len(sample)) * float64(est.Runs))
+		if sampleSteps > 0 {
+			est.Bytes += int64(float64(stepBytes) / float64(sampleSteps) * float64(est.Steps))
+		}
+	}
+	if wr.Format == FormatJSON {
+		// ",\n" instead of "\n" between runs, plus the header and the counts.
+		h, _ := json.Marshal(wr.Header)
+		cb, _ := json.Marshal(Counts{Runs: est.Runs, Steps: est.Steps})
+		est.Bytes += est.Runs + int64(len(h)) + int64(len(`,"runs":[`)) + 3 + int64(len(`,"counts":`)+len(cb)+2)
+	}
+	if gz && raw.Len() > 0 {
+		var zb countingWriter
+		zb.w = io.Discard
+		z, _ := gzip.NewWriterLevel(&zb, GzipLevel)
+		_, _ = z.Write(raw.Bytes())
+		_ = z.Close()
+		est.Bytes = int64(float64(est.Bytes) * float64(zb.n) / float64(raw.Len()))
+	} else if gz {
+		est.Bytes += 20 // an empty gzip stream
+	}
+	return est, nil
+}

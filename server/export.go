@@ -1,0 +1,56 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agenttrace/agenttrace/export"
+)
+
+func init() { mounts = append(mounts, mountExport) }
+
+// mountExport adds the resource-exports API, the "export" job kind and the
+// retention sweep. Files live in DATA/exports of the replica that wrote them
+// (see docs/export-format.md for the several-replica limitation).
+// AGENTTRACE_EXPORT_RETENTION sets how long files and finished export jobs
+// are kept: a Go duration (72h) or days (7d); default 7d.
+func mountExport(ctx context.Context, s *Server) error {
+	retention, err := exportRetention(os.Getenv("AGENTTRACE_EXPORT_RETENTION"))
+	if err != nil {
+		return err
+	}
+	svc := &export.Service{
+		Store:     s.Store,
+		API:       s.API,
+		Dir:       filepath.Join(s.Config.DataDir, "exports"),
+		Logger:    s.Config.Logger,
+		Wake:      s.Jobs.Wake,
+		Retention: retention,
+	}
+	svc.Register(s.Mux())
+	s.Jobs.Register(export.Kind, svc.Run)
+	s.OnStop(svc.StartSweeper(ctx, time.Hour))
+	return nil
+}
+
+func exportRetention(v string) (time.Duration, error) {
+	if v == "" {
+		return export.DefaultRetention, nil
+	}
+	if d, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err == nil && n > 0 {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("AGENTTRACE_EXPORT_RETENTION: %q is not a positive duration (like 7d or 72h)", v)
+	}
+	return d, nil
+}

@@ -1,0 +1,88 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/agenttrace/agenttrace"
+	"github.com/agenttrace/agenttrace/query"
+	"github.com/agenttrace/agenttrace/store"
+)
+
+func init() {
+	extraTests = append(extraTests, namedTest{"Exports", testExports})
+}
+
+func testExports(t *testing.T, st store.Store) {
+	ex, ok := st.(store.Exports)
+	if !ok {
+		t.Skip("store does not implement store.Exports")
+	}
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	t1 := t0.Add(time.Hour)
+	b := agenttrace.Batch{
+		Runs: []agenttrace.Run{
+			{ID: "ex1", AgentID: "bot", StartedAt: &t0},
+			{ID: "ex2", AgentID: "bot", StartedAt: &t1, Status: agenttrace.StatusFailed},
+			{ID: "ex3", AgentID: "other", StartedAt: &t1},
+		},
+		Steps: []agenttrace.Step{
+			{RunID: "ex1", Name: "b", Type: agenttrace.StepTool},
+			{RunID: "ex1", Name: "a", Type: agenttrace.StepLLM},
+			{RunID: "ex2", Name: "c"},
+		},
+	}
+	b.Steps[0].SetSeq(1)
+	b.Steps[1].SetSeq(0)
+	if err := b.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Ingest(ctx, "acme", &b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ex.StepsForRuns(ctx, "acme", []string{"ex1", "ex2", "ex3", "nope"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got["ex1"]) != 2 || got["ex1"][0].Name != "a" || got["ex1"][1].Name != "b" || len(got["ex2"]) != 1 || len(got["ex3"]) != 0 {
+		t.Fatalf("steps for runs: %+v", got)
+	}
+	if other, _ := ex.StepsForRuns(ctx, "globex", []string{"ex1", "ex2"}); len(other) != 0 {
+		t.Fatalf("globex sees acme's steps: %+v", other)
+	}
+	q, _ := query.Parse("agent:bot")
+	stats, err := ex.RunStats(ctx, "acme", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Runs != 2 || stats.Steps != 3 || !stats.First.Equal(t0) || !stats.Last.Equal(t1) {
+		t.Fatalf("run stats: %+v", stats)
+	}
+	if s, _ := ex.RunStats(ctx, "globex", nil); s.Runs != 0 || s.Steps != 0 || !s.First.IsZero() {
+		t.Fatalf("globex stats: %+v", s)
+	}
+	// Only finished jobs of the kind, older than the cut, are removed.
+	for _, id := range []string{"xj1", "xj2"} {
+		if err := st.CreateJob(ctx, agenttrace.Job{ID: id, AccountID: "acme", Kind: "export-test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, ok, err := st.ClaimJob(ctx, []string{"export-test"}, "w", time.Minute)
+	if err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if err := st.FinishJob(ctx, j.ID, "w", agenttrace.JobCompleted, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ex.DeleteJobsFinishedBefore(ctx, "export-test", time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("deleted recent jobs: %d %v", n, err)
+	}
+	if n, err := ex.DeleteJobsFinishedBefore(ctx, "export-test", time.Now().Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("delete finished: %d %v", n, err)
+	}
+	if list, _ := st.ListJobs(ctx, "acme", "export-test", 10); len(list) != 1 || list[0].Status != agenttrace.JobQueued {
+		t.Fatalf("left jobs: %+v", list)
+	}
+}
