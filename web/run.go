@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"time"
@@ -25,7 +26,7 @@ type stepView struct {
 	HasTimes    bool
 	// precomputed texts (a 500-step page calls no template functions per step)
 	Dur, Credits, Tokens string
-	BarStyle             string
+	BarStyle             template.CSS // built from numbers only, never from user data
 	Href                 string
 }
 
@@ -176,7 +177,7 @@ func timeline(run agenttrace.Run) ([]stepView, []tick, string) {
 		v.Left = clamp(v.Left, 0, 99.6)
 		v.Width = clamp(v.Width, 0.4, 100-v.Left)
 		v.FirstFailed = s.ID == firstFailed
-		v.BarStyle = fmt.Sprintf("left: %.3f%%; width: %.3f%%", v.Left, v.Width)
+		v.BarStyle = template.CSS(fmt.Sprintf("left: %.3f%%; width: %.3f%%", v.Left, v.Width))
 		out[i] = v
 	}
 	var ticks []tick

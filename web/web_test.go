@@ -410,6 +410,10 @@ func TestRunPage(t *testing.T) {
 		"Timeline", "tl-bar st-failed", "Trigger", "Credits", "Tokens", "Evaluations", "Metadata",
 		"/runs/"+id+"/steps/", "/raw?field=input")
 	mustContain(t, body, template_escape(msg))
+	// Timeline bars are placed on the time axis (html/template used to
+	// replace the style with ZgotmplZ, leaving every bar at 0).
+	mustContain(t, body, `class="tl-bar st-failed" style="left: `)
+	mustNotContain(t, body, "ZgotmplZ")
 	// raw payloads
 	var full struct {
 		Steps []struct {
