@@ -109,8 +109,8 @@ CREATE INDEX steps_model ON steps(account_id, model, run_id) WHERE model <> '';
 
 -- Full-text search over inputs, outputs and errors. rowid is the rowid of the
 -- runs or steps row, so a re-ingested item replaces its entry by rowid.
-CREATE VIRTUAL TABLE runs_fts USING fts5(body, tokenize = 'unicode61');
-CREATE VIRTUAL TABLE steps_fts USING fts5(body, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE runs_fts USING fts5(body, content = '', contentless_delete = 1, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE steps_fts USING fts5(body, content = '', contentless_delete = 1, tokenize = 'unicode61');
 
 CREATE TABLE prices (
     account_id         TEXT NOT NULL,
