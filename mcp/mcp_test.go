@@ -402,7 +402,18 @@ func testTools(t *testing.T, e *env, cs *sdk.ClientSession) {
 		if len(out.Agents) == 0 {
 			t.Fatal("no agents")
 		}
-		sameJSON(t, "agents", out.Agents, want.Data)
+		// support-demo is fed live by the in-process demo agent of --demo,
+		// so its figures may move between the two reads: compare the rest.
+		still := func(in []agenttrace.AgentSummary) []agenttrace.AgentSummary {
+			var out []agenttrace.AgentSummary
+			for _, a := range in {
+				if a.ID != "support-demo" {
+					out = append(out, a)
+				}
+			}
+			return out
+		}
+		sameJSON(t, "agents", still(out.Agents), still(want.Data))
 	})
 
 	t.Run("usage equals the API's usage", func(t *testing.T) {
