@@ -118,10 +118,16 @@ func checkMetadata(field string, md map[string]any) *Error {
 
 // normPayload compacts a JSON payload and turns null into nothing, so that
 // "absent" has one form and stored payloads carry no formatting whitespace.
+// Payloads reach it already validated (by the HTTP decoder, or produced by
+// json.Marshal in the OTLP mapping and the SDK); most are compact already,
+// which a plain byte loop sees far faster than json.Compact.
 func normPayload(field string, v json.RawMessage) (json.RawMessage, *Error) {
 	t := bytes.TrimSpace(v)
 	if len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		return nil, nil
+	}
+	if isCompact(t) {
+		return t, nil
 	}
 	var buf bytes.Buffer
 	buf.Grow(len(t))
@@ -129,6 +135,31 @@ func normPayload(field string, v json.RawMessage) (json.RawMessage, *Error) {
 		return nil, fieldErr(field, "not valid JSON: %v", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// isCompact reports whether b has no whitespace outside its strings.
+func isCompact(b []byte) bool {
+	inString, escaped := false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case ' ', '\t', '\n', '\r':
+			return false
+		}
+	}
+	return true
 }
 
 func normPayloads(f string, in, out *json.RawMessage) *Error {
