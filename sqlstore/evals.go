@@ -329,14 +329,9 @@ func (s *Store) CountEvalResults(ctx context.Context, accountID, jobID string) (
 
 // EvalStats counts current verdicts per evaluator and bucket of run time.
 func (s *Store) EvalStats(ctx context.Context, accountID string, opts store.EvalStatsOptions) ([]store.EvalStatsBucket, error) {
-	var width time.Duration
-	switch opts.Interval {
-	case "hour":
-		width = time.Hour
-	case "", "day":
-		width = 24 * time.Hour
-	default:
-		return nil, agenttrace.Errorf(agenttrace.EINVALID, "interval: unknown interval %q (supported: hour, day)", opts.Interval)
+	width, err := bucketWidth(opts.Interval)
+	if err != nil {
+		return nil, err
 	}
 	where, wargs := s.where(accountID, opts.Query)
 	w := int64(width)

@@ -13,14 +13,9 @@ import (
 // series or one per agent or model. Model series count the runs that used
 // the model and the credits and tokens of that model's steps.
 func (s *Store) Usage(ctx context.Context, accountID string, opts store.UsageOptions) ([]store.UsageBucket, error) {
-	var width time.Duration
-	switch opts.Interval {
-	case "hour":
-		width = time.Hour
-	case "", "day":
-		width = 24 * time.Hour
-	default:
-		return nil, agenttrace.Errorf(agenttrace.EINVALID, "interval: unknown interval %q (supported: hour, day)", opts.Interval)
+	width, err := bucketWidth(opts.Interval)
+	if err != nil {
+		return nil, err
 	}
 	where, args := s.where(accountID, opts.Query)
 	w := int64(width)
@@ -62,4 +57,15 @@ func (s *Store) Usage(ctx context.Context, accountID string, opts store.UsageOpt
 		out = append(out, b)
 	}
 	return out, rows.Err()
+}
+
+// bucketWidth is the width of a time bucket of a usage or stats series.
+func bucketWidth(interval string) (time.Duration, error) {
+	switch interval {
+	case "hour":
+		return time.Hour, nil
+	case "", "day":
+		return 24 * time.Hour, nil
+	}
+	return 0, agenttrace.Errorf(agenttrace.EINVALID, "interval: unknown interval %q (supported: hour, day)", interval)
 }
