@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agenttrace/agenttrace/export"
+	"github.com/agenttrace/agenttrace/web"
 )
 
 func init() { mounts = append(mounts, mountExport) }
@@ -33,6 +34,7 @@ func mountExport(ctx context.Context, s *Server) error {
 		Retention: retention,
 	}
 	svc.Register(s.Mux())
+	web.UseExports(s.API, svc) // the UI's export pages use this service
 	s.Jobs.Register(export.Kind, svc.Run)
 	s.OnStop(svc.StartSweeper(ctx, time.Hour))
 	return nil

@@ -37,6 +37,7 @@ const inlineSteps = 100
 
 type runActionView struct {
 	Label, Method, Path string
+	Disabled            string // why the button is disabled ("": enabled)
 }
 
 type runData struct {
@@ -82,7 +83,11 @@ func (u *UI) runPage(w http.ResponseWriter, r *http.Request) {
 			if m == "" {
 				m = http.MethodGet
 			}
-			d.Actions = append(d.Actions, runActionView{a.Label, m, p})
+			v := runActionView{Label: a.Label, Method: m, Path: p}
+			if a.Disabled != nil {
+				v.Disabled = a.Disabled(r, run)
+			}
+			d.Actions = append(d.Actions, v)
 		}
 	}
 	u.render(w, r, http.StatusOK, "run", d)

@@ -74,6 +74,9 @@ type RunAction struct {
 	Method string // "GET" (default) or "POST" (a form with the CSRF token)
 	// Path answers where the button leads for this run; "" hides it.
 	Path func(run agenttrace.Run) string
+	// Disabled (optional) answers why the button is disabled for this
+	// request (shown as its tooltip); "" leaves it enabled.
+	Disabled func(r *http.Request, run agenttrace.Run) string
 }
 
 // RunActions are the buttons of the trace page header.
@@ -269,6 +272,7 @@ func (u *UI) auth(h http.HandlerFunc) http.Handler {
 		}
 		ctx := api.WithKey(r.Context(), key)
 		ctx = context.WithValue(ctx, csrfKey, csrf)
+		ctx = context.WithValue(ctx, uiKey, u)
 		h(w, r.WithContext(ctx))
 	})
 }

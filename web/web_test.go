@@ -608,6 +608,7 @@ func TestNotFoundAndStatic(t *testing.T) {
 func TestActionHooks(t *testing.T) {
 	saved, savedRun, savedPages := web.Actions, web.RunActions, web.Pages
 	t.Cleanup(func() { web.Actions, web.RunActions, web.Pages = saved, savedRun, savedPages })
+	web.Actions, web.RunActions = nil, nil // only this test's hooks (the UI's own Export is on All Traces)
 	web.Pages = append(web.Pages, web.Page{Pattern: "GET /hello", Nav: "Hello", Handler: func(w http.ResponseWriter, r *http.Request) {
 		k, _ := api.KeyFrom(r.Context())
 		var buf bytes.Buffer
