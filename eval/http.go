@@ -91,27 +91,8 @@ func apply(e *agenttrace.Evaluator, in evaluatorIn, opts Options) error {
 	if in.APIKey != nil {
 		e.Secret = *in.APIKey
 	}
-	switch {
-	case e.Name == "":
-		return agenttrace.Errorf(agenttrace.EINVALID, "name: required")
-	case len(e.Name) > 100:
-		return agenttrace.Errorf(agenttrace.EINVALID, "name: longer than the limit of 100 characters")
-	case strings.ContainsAny(e.Name, " \t\n\"=:"):
-		return agenttrace.Errorf(agenttrace.EINVALID, "name: %q may not contain spaces, quotes, '=' or ':' (it is used in the query term eval:NAME=pass)", e.Name)
-	case len(e.Description) > 2000:
-		return agenttrace.Errorf(agenttrace.EINVALID, "description: longer than the limit of 2000 characters")
-	case !e.Kind.Valid():
-		return agenttrace.Errorf(agenttrace.EINVALID, "kind: %q is not rule, builtin or judge", e.Kind)
-	case len(e.AgentIDs) > 100:
-		return agenttrace.Errorf(agenttrace.EINVALID, "agent_ids: more than the limit of 100")
-	}
-	for i, id := range e.AgentIDs {
-		if id == "*" {
-			continue
-		}
-		if err := agenttrace.CheckAgentID("agent_ids["+strconv.Itoa(i)+"]", id); err != nil {
-			return err
-		}
+	if err := CheckEvaluator(e); err != nil {
+		return err
 	}
 	if e.AgentIDs == nil {
 		e.AgentIDs = []string{}
@@ -431,4 +412,32 @@ func cmpOr(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// CheckEvaluator checks an evaluator's name, description, kind and agents
+// (its config is checked by Compile). The UI's form uses it too.
+func CheckEvaluator(e *agenttrace.Evaluator) error {
+	switch {
+	case e.Name == "":
+		return agenttrace.Errorf(agenttrace.EINVALID, "name: required")
+	case len(e.Name) > 100:
+		return agenttrace.Errorf(agenttrace.EINVALID, "name: longer than the limit of 100 characters")
+	case strings.ContainsAny(e.Name, " \t\n\"=:"):
+		return agenttrace.Errorf(agenttrace.EINVALID, "name: %q may not contain spaces, quotes, '=' or ':' (it is used in the query term eval:NAME=pass)", e.Name)
+	case len(e.Description) > 2000:
+		return agenttrace.Errorf(agenttrace.EINVALID, "description: longer than the limit of 2000 characters")
+	case !e.Kind.Valid():
+		return agenttrace.Errorf(agenttrace.EINVALID, "kind: %q is not rule, builtin or judge", e.Kind)
+	case len(e.AgentIDs) > 100:
+		return agenttrace.Errorf(agenttrace.EINVALID, "agent_ids: more than the limit of 100")
+	}
+	for i, id := range e.AgentIDs {
+		if id == "*" {
+			continue
+		}
+		if err := agenttrace.CheckAgentID("agent_ids["+strconv.Itoa(i)+"]", id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

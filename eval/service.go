@@ -73,6 +73,10 @@ func New(st store.Store, logger *slog.Logger) (*Service, bool) {
 	return &Service{Store: st, Evals: ev, Logger: logger, Wake: func() {}}, true
 }
 
+// Invalidate drops the cached list of evaluators attached to agents, after
+// an evaluator of the account changed (the UI calls it after its edits).
+func (s *Service) Invalidate(accountID string) { s.invalidate(accountID) }
+
 func (s *Service) invalidate(accountID string) {
 	s.mu.Lock()
 	delete(s.cache, accountID)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/agenttrace/agenttrace/eval"
+	"github.com/agenttrace/agenttrace/web"
 )
 
 // Evaluations: /api/v1/evaluators, /api/v1/evaluations, the "evaluation"
@@ -17,6 +18,7 @@ func mountEval(ctx context.Context, s *Server) error {
 		return nil
 	}
 	svc.Wake = s.Jobs.Wake
+	web.UseEvaluations(s.API, svc)
 	svc.Register(s.Mux(), s.API)
 	s.Jobs.Register(eval.JobKind, svc.Handle)
 	s.API.OnIngest = append(s.API.OnIngest, svc.OnIngest)

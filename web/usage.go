@@ -61,6 +61,8 @@ type usageData struct {
 	Charts   []chart
 	Links    map[string]string
 	From, To string
+	// EvalRates: per-evaluator pass rates (web/evaluations.go); nil without evaluators.
+	EvalRates *rateChart
 }
 
 func (u *UI) usagePage(w http.ResponseWriter, r *http.Request) {
@@ -108,6 +110,10 @@ func (u *UI) usagePage(w http.ResponseWriter, r *http.Request) {
 		buildChart("Credits", buckets, opts, width, func(b store.UsageBucket) float64 { return b.Credits }, fmtCredits),
 		buildChart("Runs", buckets, opts, width, func(b store.UsageBucket) float64 { return float64(b.Runs) }, fmtCount),
 		buildChart("Failed runs", buckets, opts, width, func(b store.UsageBucket) float64 { return float64(b.FailedRuns) }, fmtCount),
+	}
+	if d.EvalRates, err = u.evalRates(r, opts); err != nil {
+		u.serverError(w, r, err)
+		return
 	}
 	u.render(w, r, http.StatusOK, "usage", d)
 }
