@@ -29,10 +29,10 @@ func (s *Store) Ingest(ctx context.Context, accountID string, b *agenttrace.Batc
 			}
 		}
 		now := s.now().UTC()
+		if err := s.ingestRuns(ctx, tx, accountID, b.Runs, now.UnixNano()); err != nil {
+			return err
+		}
 		for i := range b.Runs {
-			if err := s.upsertRun(ctx, tx, accountID, &b.Runs[i], now); err != nil {
-				return fmt.Errorf("runs[%d]: %w", i, err)
-			}
 			touch(b.Runs[i].ID)
 		}
 		for i := range b.Steps {
@@ -47,9 +47,9 @@ func (s *Store) Ingest(ctx context.Context, accountID string, b *agenttrace.Batc
 		if err := s.ingestSteps(ctx, tx, accountID, b.Steps, now.UnixNano()); err != nil {
 			return err
 		}
-		for _, id := range order {
-			if err := s.recomputeRun(ctx, tx, accountID, id); err != nil {
-				return fmt.Errorf("run %q totals: %w", id, err)
+		for start := 0; start < len(order); start += runsPerStatement {
+			if err := s.recomputeRuns(ctx, tx, accountID, order[start:min(start+runsPerStatement, len(order))]); err != nil {
+				return fmt.Errorf("run totals: %w", err)
 			}
 		}
 		return nil
@@ -58,12 +58,6 @@ func (s *Store) Ingest(ctx context.Context, accountID string, b *agenttrace.Batc
 		return agenttrace.IngestResult{}, err
 	}
 	return res, nil
-}
-
-func (s *Store) ensureAgent(ctx context.Context, tx *Tx, accountID, agentID string, now int64) error {
-	_, err := tx.Exec(ctx, (`INSERT INTO agents (account_id, id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (account_id, id) DO NOTHING`),
-		accountID, agentID, agentID, now)
-	return err
 }
 
 func searchBody(input, output []byte, errMsg string) string {
@@ -77,20 +71,81 @@ func searchBody(input, output []byte, errMsg string) string {
 	return sb.String()
 }
 
-func (s *Store) upsertRun(ctx context.Context, tx *Tx, accountID string, r *agenttrace.Run, now interface{ UnixNano() int64 }) error {
-	if err := s.ensureAgent(ctx, tx, accountID, r.AgentID, now.UnixNano()); err != nil {
-		return err
+// runsPerStatement bounds the IN lists and multi-row statements over runs.
+const runsPerStatement = 500
+
+// ingestRuns writes the batch's runs: their agents (once each), the runs,
+// their tags and their search text, in as few statements as it can.
+func (s *Store) ingestRuns(ctx context.Context, tx *Tx, accountID string, runs []agenttrace.Run, now int64) error {
+	if len(runs) == 0 {
+		return nil
 	}
+	agents := map[string]bool{}
+	for i := range runs {
+		if agents[runs[i].AgentID] {
+			continue
+		}
+		agents[runs[i].AgentID] = true
+		if _, err := tx.Exec(ctx, `INSERT INTO agents (account_id, id, name, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (account_id, id) DO NOTHING`,
+			accountID, runs[i].AgentID, runs[i].AgentID, now); err != nil {
+			return fmt.Errorf("runs[%d].agent_id: %w", i, err)
+		}
+	}
+	texts := make([]TextItem, 0, len(runs))
+	for i := range runs {
+		msg, err := s.upsertRun(ctx, tx, accountID, &runs[i], now)
+		if err != nil {
+			return fmt.Errorf("runs[%d]: %w", i, err)
+		}
+		texts = append(texts, TextItem{RunID: runs[i].ID, Body: searchBody(runs[i].Input, runs[i].Output, msg)})
+	}
+	for start := 0; start < len(runs); start += runsPerStatement {
+		chunk := runs[start:min(start+runsPerStatement, len(runs))]
+		args := []any{accountID}
+		var tagArgs []any
+		var rows []string
+		for i := range chunk {
+			args = append(args, chunk[i].ID)
+			seen := map[string]bool{}
+			for _, t := range chunk[i].Tags() {
+				if !seen[t] {
+					seen[t] = true
+					tagArgs = append(tagArgs, accountID, chunk[i].ID, t)
+					rows = append(rows, "(?, ?, ?)")
+				}
+			}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM run_tags WHERE account_id = ? AND run_id IN (`+marks(len(chunk))+`)`, args...); err != nil {
+			return fmt.Errorf("runs: tags: %w", err)
+		}
+		for t := 0; t < len(rows); t += runsPerStatement {
+			end := min(t+runsPerStatement, len(rows))
+			if _, err := tx.Exec(ctx, `INSERT INTO run_tags (account_id, run_id, tag) VALUES `+strings.Join(rows[t:end], ", "), tagArgs[3*t:3*end]...); err != nil {
+				return fmt.Errorf("runs: tags: %w", err)
+			}
+		}
+	}
+	if err := s.d.IndexTexts(ctx, tx, accountID, texts); err != nil {
+		return fmt.Errorf("runs: %w", err)
+	}
+	return nil
+}
+
+// marks is n comma-separated placeholders.
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// upsertRun writes one run's own fields and answers its error message (for the search text).
+func (s *Store) upsertRun(ctx context.Context, tx *Tx, accountID string, r *agenttrace.Run, now int64) (string, error) {
 	md, err := mdOrNil(r.Metadata)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var errType, errMsg any
 	msg := ""
 	if r.Error != nil {
 		errType, errMsg, msg = r.Error.Type, r.Error.Message, r.Error.Message
 	}
-	sortTime := now.UnixNano()
+	sortTime := now
 	if r.StartedAt != nil {
 		sortTime = r.StartedAt.UnixNano()
 	}
@@ -114,23 +169,7 @@ func (s *Store) upsertRun(ctx context.Context, tx *Tx, accountID string, r *agen
 		accountID, r.ID, r.AgentID, string(r.Status), r.Trigger, rawOrNil(r.Input), rawOrNil(r.Output), errType, errMsg,
 		nanos(r.StartedAt), nanos(r.EndedAt), dur, sortTime, r.OwnCredits, r.Usage.InputTokens, r.Usage.OutputTokens,
 		md, r.SessionID, r.RerunOf)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, (`DELETE FROM run_tags WHERE account_id = ? AND run_id = ?`), accountID, r.ID); err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for _, t := range r.Tags() {
-		if seen[t] {
-			continue
-		}
-		seen[t] = true
-		if _, err := tx.Exec(ctx, (`INSERT INTO run_tags (account_id, run_id, tag) VALUES (?, ?, ?)`), accountID, r.ID, t); err != nil {
-			return err
-		}
-	}
-	return s.d.IndexTexts(ctx, tx, accountID, []TextItem{{RunID: r.ID, Body: searchBody(r.Input, r.Output, msg)}})
+	return msg, err
 }
 
 // stepsPerStatement bounds a multi-row step upsert (21 parameters a row,
@@ -260,82 +299,145 @@ func isSeqClash(err error) bool {
 	return strings.Contains(m, "steps.seq") || strings.Contains(m, "steps_seq")
 }
 
-// recomputeRun derives a run's totals from its own fields and its steps.
-func (s *Store) recomputeRun(ctx context.Context, tx *Tx, accountID, runID string) error {
-	var (
+// recomputeRuns derives the totals of runs from their own fields and their
+// steps: three reads for all the runs, then one update per run.
+func (s *Store) recomputeRuns(ctx context.Context, tx *Tx, accountID string, ids []string) error {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, accountID)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	in := "(" + marks(len(ids)) + ")"
+	// Lock the runs' rows first. With several writers (PostgreSQL replicas) a
+	// concurrent batch adding steps to the same run then waits here until the
+	// other commits, and the sums below, each read with a fresh snapshot
+	// (READ COMMITTED), include its steps. SQLite has one writer: no change.
+	if _, err := tx.Exec(ctx, `UPDATE runs SET step_count = step_count WHERE account_id = ? AND id IN `+in, args...); err != nil {
+		return err
+	}
+	type stepSums struct {
 		count            int64
 		credits          float64
 		inTok, outTok    int64
 		minStart, maxEnd sql.NullInt64
-		repStart, repEnd sql.NullInt64
-		repDur           sql.NullFloat64
-		ownCredits       float64
-		ownIn, ownOut    int64
-		status           string
-		errTyp, errMsg   sql.NullString
-		sortTime         int64
-	)
-	// Lock the run's row first. With several writers (PostgreSQL replicas) a
-	// concurrent batch adding steps to the same run then waits here until the
-	// other commits, and the sums below, each read with a fresh snapshot
-	// (READ COMMITTED), include its steps. SQLite has one writer: no change.
-	if _, err := tx.Exec(ctx, (`UPDATE runs SET step_count = step_count WHERE account_id = ? AND id = ?`), accountID, runID); err != nil {
-		return err
 	}
-	err := tx.QueryRow(ctx, (`SELECT COUNT(*), COALESCE(SUM(credits), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
-		MIN(started_at), MAX(ended_at) FROM steps WHERE account_id = ? AND run_id = ?`), accountID, runID).
-		Scan(&count, &credits, &inTok, &outTok, &minStart, &maxEnd)
+	sums := make(map[string]stepSums, len(ids))
+	rows, err := tx.Query(ctx, `SELECT run_id, COUNT(*), COALESCE(SUM(credits), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
+		MIN(started_at), MAX(ended_at) FROM steps WHERE account_id = ? AND run_id IN `+in+` GROUP BY run_id`, args...)
 	if err != nil {
 		return err
 	}
-	err = tx.QueryRow(ctx, (`SELECT reported_start, reported_end, reported_duration, own_credits, own_input_tokens, own_output_tokens,
-		status, reported_error_type, reported_error_message, sort_time FROM runs WHERE account_id = ? AND id = ?`), accountID, runID).
-		Scan(&repStart, &repEnd, &repDur, &ownCredits, &ownIn, &ownOut, &status, &errTyp, &errMsg, &sortTime)
+	for rows.Next() {
+		var id string
+		var t stepSums
+		if err := rows.Scan(&id, &t.count, &t.credits, &t.inTok, &t.outTok, &t.minStart, &t.maxEnd); err != nil {
+			rows.Close()
+			return err
+		}
+		sums[id] = t
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	type failure struct {
+		seq          int64
+		id, typ, msg sql.NullString
+	}
+	firstFailed := map[string]failure{}
+	rows, err = tx.Query(ctx, `SELECT run_id, seq, id, error_type, error_message FROM steps WHERE account_id = ? AND run_id IN `+in+` AND status = 'failed'`, args...)
 	if err != nil {
 		return err
 	}
-	var failedID, failedType, failedMsg sql.NullString
-	err = tx.QueryRow(ctx, (`SELECT id, error_type, error_message FROM steps WHERE account_id = ? AND run_id = ? AND status = 'failed' ORDER BY seq LIMIT 1`),
-		accountID, runID).Scan(&failedID, &failedType, &failedMsg)
-	if err != nil && !isNoRows(err) {
-		return err
-	}
-	// Usage: the steps' sum when they report any, else what the run reported
-	// (a client that sends both would otherwise be counted twice).
-	if inTok+outTok == 0 {
-		inTok, outTok = ownIn, ownOut
-	}
-	start, end := repStart, repEnd
-	if !start.Valid {
-		start = minStart
-	}
-	ended := status == string(agenttrace.StatusCompleted) || status == string(agenttrace.StatusFailed)
-	if !end.Valid && ended {
-		end = maxEnd
-	}
-	dur := 0.0
-	switch {
-	case repDur.Valid:
-		dur = repDur.Float64
-	case start.Valid && end.Valid && end.Int64 >= start.Int64:
-		dur = float64(end.Int64-start.Int64) / 1e6
-	}
-	if start.Valid {
-		sortTime = start.Int64
-	}
-	// The run's error names the first failed step; a failed run without its
-	// own message takes the step's.
-	errType, errMessage := nullStr(errTyp), nullStr(errMsg)
-	if !errMsg.Valid && failedID.Valid && status == string(agenttrace.StatusFailed) {
-		errType, errMessage = nullStr(failedType), failedMsg.String
-		if !failedMsg.Valid {
-			errMessage = "step " + failedID.String + " failed"
+	for rows.Next() {
+		var runID string
+		var f failure
+		if err := rows.Scan(&runID, &f.seq, &f.id, &f.typ, &f.msg); err != nil {
+			rows.Close()
+			return err
+		}
+		if cur, ok := firstFailed[runID]; !ok || f.seq < cur.seq {
+			firstFailed[runID] = f
 		}
 	}
-	_, err = tx.Exec(ctx, (`UPDATE runs SET step_count = ?, credits = ?, input_tokens = ?, output_tokens = ?, started_at = ?, ended_at = ?,
-		duration_ms = ?, sort_time = ?, error_step_id = ?, error_type = ?, error_message = ? WHERE account_id = ? AND id = ?`),
-		count, ownCredits+credits, inTok, outTok, nullInt(start), nullInt(end), dur, sortTime, nullStr(failedID), errType, errMessage, accountID, runID)
-	return err
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	type update struct {
+		id   string
+		args []any
+	}
+	var updates []update
+	rows, err = tx.Query(ctx, `SELECT id, reported_start, reported_end, reported_duration, own_credits, own_input_tokens, own_output_tokens,
+		status, reported_error_type, reported_error_message, sort_time FROM runs WHERE account_id = ? AND id IN `+in, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var (
+			id               string
+			repStart, repEnd sql.NullInt64
+			repDur           sql.NullFloat64
+			ownCredits       float64
+			ownIn, ownOut    int64
+			status           string
+			errTyp, errMsg   sql.NullString
+			sortTime         int64
+		)
+		if err := rows.Scan(&id, &repStart, &repEnd, &repDur, &ownCredits, &ownIn, &ownOut, &status, &errTyp, &errMsg, &sortTime); err != nil {
+			rows.Close()
+			return err
+		}
+		t := sums[id]
+		failed := firstFailed[id]
+		// Usage: the steps' sum when they report any, else what the run
+		// reported (a client that sends both would otherwise be counted twice).
+		inTok, outTok := t.inTok, t.outTok
+		if inTok+outTok == 0 {
+			inTok, outTok = ownIn, ownOut
+		}
+		start, end := repStart, repEnd
+		if !start.Valid {
+			start = t.minStart
+		}
+		ended := status == string(agenttrace.StatusCompleted) || status == string(agenttrace.StatusFailed)
+		if !end.Valid && ended {
+			end = t.maxEnd
+		}
+		dur := 0.0
+		switch {
+		case repDur.Valid:
+			dur = repDur.Float64
+		case start.Valid && end.Valid && end.Int64 >= start.Int64:
+			dur = float64(end.Int64-start.Int64) / 1e6
+		}
+		if start.Valid {
+			sortTime = start.Int64
+		}
+		// The run's error names the first failed step; a failed run without
+		// its own message takes the step's.
+		errType, errMessage := nullStr(errTyp), nullStr(errMsg)
+		if !errMsg.Valid && failed.id.Valid && status == string(agenttrace.StatusFailed) {
+			errType, errMessage = nullStr(failed.typ), failed.msg.String
+			if !failed.msg.Valid {
+				errMessage = "step " + failed.id.String + " failed"
+			}
+		}
+		updates = append(updates, update{id, []any{t.count, ownCredits + t.credits, inTok, outTok, nullInt(start), nullInt(end), dur, sortTime,
+			nullStr(failed.id), errType, errMessage, accountID, id}})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, u := range updates {
+		if _, err := tx.Exec(ctx, `UPDATE runs SET step_count = ?, credits = ?, input_tokens = ?, output_tokens = ?, started_at = ?, ended_at = ?,
+		duration_ms = ?, sort_time = ?, error_step_id = ?, error_type = ?, error_message = ? WHERE account_id = ? AND id = ?`, u.args...); err != nil {
+			return fmt.Errorf("run %q: %w", u.id, err)
+		}
+	}
+	return nil
 }
 
 func nullInt(n sql.NullInt64) any {
