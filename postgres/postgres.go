@@ -134,17 +134,44 @@ func (Dialect) Rebind(q string) string {
 // Filter returns the query compiler's dialect for PostgreSQL.
 func (Dialect) Filter() sqlfilter.Dialect { return Filter{} }
 
+// textsPerStatement bounds the multi-row search-text updates (3 parameters a row).
+const textsPerStatement = 500
+
 // IndexTexts stores the searchable text of runs (StepID "") and steps in
-// their rows' search_text, which the GIN index on to_tsvector('simple', …) covers.
+// their rows' search_text, which the GIN index on to_tsvector('simple', …)
+// covers: one UPDATE … FROM (VALUES …) per chunk, not one per row.
 func (Dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string, items []sqlstore.TextItem) error {
+	var runs, steps []sqlstore.TextItem
 	for _, it := range items {
-		var err error
 		if it.StepID == "" {
-			_, err = tx.Exec(ctx, `UPDATE runs SET search_text = ? WHERE account_id = ? AND id = ?`, clean(it.Body), accountID, it.RunID)
+			runs = append(runs, it)
 		} else {
-			_, err = tx.Exec(ctx, `UPDATE steps SET search_text = ? WHERE account_id = ? AND run_id = ? AND id = ?`, clean(it.Body), accountID, it.RunID, it.StepID)
+			steps = append(steps, it)
 		}
-		if err != nil {
+	}
+	for start := 0; start < len(runs); start += textsPerStatement {
+		chunk := runs[start:min(start+textsPerStatement, len(runs))]
+		args := []any{accountID}
+		rows := make([]string, len(chunk))
+		for i, it := range chunk {
+			rows[i] = "(?, ?)"
+			args = append(args, it.RunID, clean(it.Body))
+		}
+		if _, err := tx.Exec(ctx, `UPDATE runs SET search_text = v.t FROM (VALUES `+strings.Join(rows, ", ")+`) AS v(id, t)
+			WHERE runs.account_id = ? AND runs.id = v.id`, append(args[1:], accountID)...); err != nil {
+			return fmt.Errorf("index text: %w", err)
+		}
+	}
+	for start := 0; start < len(steps); start += textsPerStatement {
+		chunk := steps[start:min(start+textsPerStatement, len(steps))]
+		var args []any
+		rows := make([]string, len(chunk))
+		for i, it := range chunk {
+			rows[i] = "(?, ?, ?)"
+			args = append(args, it.RunID, it.StepID, clean(it.Body))
+		}
+		if _, err := tx.Exec(ctx, `UPDATE steps SET search_text = v.t FROM (VALUES `+strings.Join(rows, ", ")+`) AS v(run_id, id, t)
+			WHERE steps.account_id = ? AND steps.run_id = v.run_id AND steps.id = v.id`, append(args, accountID)...); err != nil {
 			return fmt.Errorf("index text: %w", err)
 		}
 	}
