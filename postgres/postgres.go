@@ -178,6 +178,10 @@ func (Dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string
 	return nil
 }
 
+// SearchText is a step's search_text as the step upsert writes it
+// (sqlstore.InlineText): written with the row, not updated after it.
+func (Dialect) SearchText(body string) string { return clean(body) }
+
 // clean drops NUL characters, which PostgreSQL text cannot hold (JSON
 // payloads carry them only as \u0000 escapes, but error messages may not).
 func clean(s string) string {

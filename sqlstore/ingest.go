@@ -249,17 +249,24 @@ func (s *Store) ingestSteps(ctx context.Context, tx *Tx, accountID string, steps
 		}
 	}
 	texts := make([]TextItem, 0, len(steps))
+	inline, _ := s.d.(InlineText)
+	head, row, tail := stepInsertHead, stepRow, stepInsertTail
+	if inline != nil {
+		head = strings.Replace(head, "metadata) VALUES ", "metadata, search_text) VALUES ", 1)
+		row = strings.Replace(row, "?)", "?, ?)", 1)
+		tail += ", search_text = excluded.search_text"
+	}
 	for start := 0; start < len(steps); start += stepsPerStatement {
 		chunk := steps[start:min(start+stepsPerStatement, len(steps))]
 		var q strings.Builder
-		q.WriteString(stepInsertHead)
-		args := make([]any, 0, len(chunk)*21)
+		q.WriteString(head)
+		args := make([]any, 0, len(chunk)*22)
 		for j := range chunk {
 			st := &chunk[j]
 			if j > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString(stepRow)
+			q.WriteString(row)
 			md, err := mdOrNil(st.Metadata)
 			if err != nil {
 				return fmt.Errorf("steps[%d].metadata: %w", start+j, err)
@@ -276,9 +283,14 @@ func (s *Store) ingestSteps(ctx context.Context, tx *Tx, accountID string, steps
 			args = append(args, accountID, st.RunID, st.ID, st.ParentID, st.Seq, st.Name, string(st.Type), string(st.Status),
 				rawOrNil(st.Input), rawOrNil(st.Output), errType, errMsg, nanos(st.StartedAt), nanos(st.EndedAt), st.DurationMS,
 				st.Credits, reported, st.Usage.InputTokens, st.Usage.OutputTokens, st.Model, md)
-			texts = append(texts, TextItem{RunID: st.RunID, StepID: st.ID, Body: searchBody(st.Input, st.Output, msg)})
+			body := searchBody(st.Input, st.Output, msg)
+			if inline != nil {
+				args = append(args, inline.SearchText(body))
+			} else {
+				texts = append(texts, TextItem{RunID: st.RunID, StepID: st.ID, Body: body})
+			}
 		}
-		q.WriteString(stepInsertTail)
+		q.WriteString(tail)
 		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
 			if isSeqClash(err) {
 				return agenttrace.Errorf(agenttrace.EINVALID, "steps[%d..%d].seq: a seq repeats one already stored for the same run", start, start+len(chunk)-1)
@@ -286,8 +298,10 @@ func (s *Store) ingestSteps(ctx context.Context, tx *Tx, accountID string, steps
 			return fmt.Errorf("steps[%d..%d]: %w", start, start+len(chunk)-1, err)
 		}
 	}
-	if err := s.d.IndexTexts(ctx, tx, accountID, texts); err != nil {
-		return fmt.Errorf("steps: %w", err)
+	if len(texts) > 0 {
+		if err := s.d.IndexTexts(ctx, tx, accountID, texts); err != nil {
+			return fmt.Errorf("steps: %w", err)
+		}
 	}
 	return nil
 }

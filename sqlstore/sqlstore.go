@@ -29,6 +29,13 @@ type Dialect interface {
 	IndexTexts(ctx context.Context, tx *Tx, accountID string, items []TextItem) error
 }
 
+// InlineText is implemented by dialects whose search text is a column of
+// the steps rows (PostgreSQL's search_text): the step upsert then writes it
+// with the row instead of indexing it afterwards, so each row is written once.
+type InlineText interface {
+	SearchText(body string) string
+}
+
 // TextItem is the searchable text of one run (StepID "") or step.
 type TextItem struct {
 	RunID, StepID, Body string
