@@ -441,19 +441,13 @@ func testTools(t *testing.T, e *env, cs *sdk.ClientSession) {
 			Summary    string           `json:"summary"`
 		}
 		mustCall(t, cs, "compare_runs", map[string]any{"a": failed.ID, "b": other.Data[0].ID}, &out)
-		switch out.Source {
-		case "api":
-			if len(out.Comparison) == 0 {
-				t.Error("source api with an empty comparison")
-			}
-		case "client":
-			t.Log("GET /api/v1/compare is not there yet: checked the client-side comparison")
-			if out.A == nil || out.A.ID != failed.ID || out.B == nil || out.B.ID != other.Data[0].ID || len(out.Steps) == 0 || out.Summary == "" {
-				t.Errorf("client-side comparison incomplete: %+v", out)
-			}
-		default:
-			t.Errorf("source %q", out.Source)
+		// The compare API exists, so the tool must answer exactly its view.
+		if out.Source != "api" {
+			t.Fatalf("compare_runs answered from %q, want the API's comparison", out.Source)
 		}
+		var want map[string]any
+		e.api(adminKey, "GET", "/api/v1/compare?a="+url.QueryEscape(failed.ID)+"&b="+url.QueryEscape(other.Data[0].ID), nil, &want)
+		sameJSON(t, "comparison", out.Comparison, want)
 		wantToolError(t, cs, "compare_runs", map[string]any{"a": failed.ID, "b": "run_does_not_exist"}, "404")
 	})
 
