@@ -42,7 +42,28 @@ func newEnv(t *testing.T) *env {
 		ts.Close()
 		srv.Close(context.Background())
 	})
-	return &env{t: t, url: ts.URL}
+	e := &env{t: t, url: ts.URL}
+	e.waitForDemoAgent()
+	return e
+}
+
+// waitForDemoAgent waits until the in-process demo agent of --demo has
+// reported its first (failed) run, so that the data holds still while the
+// tests compare the tools' answers with the API's.
+func (e *env) waitForDemoAgent() {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var page struct {
+			Data []agenttrace.Run `json:"data"`
+		}
+		e.api(adminKey, "GET", "/api/v1/runs?limit=1&q="+url.QueryEscape("agent:support-demo status:failed"), nil, &page)
+		if len(page.Data) > 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.t.Fatal("the demo agent's first run did not arrive within 30 s")
 }
 
 // api calls the HTTP API and decodes the answer into out; it answers the status.
