@@ -141,24 +141,17 @@ const textsPerStatement = 500
 // their rows' search_text, which the GIN index on to_tsvector('simple', …)
 // covers: one UPDATE … FROM (VALUES …) per chunk, not one per row.
 func (Dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string, items []sqlstore.TextItem) error {
-	var runs, steps []sqlstore.TextItem
-	for _, it := range items {
-		if it.StepID == "" {
-			runs = append(runs, it)
-		} else {
-			steps = append(steps, it)
-		}
-	}
+	runs, steps := sqlstore.SplitTexts(items)
 	for start := 0; start < len(runs); start += textsPerStatement {
 		chunk := runs[start:min(start+textsPerStatement, len(runs))]
-		args := []any{accountID}
+		var args []any
 		rows := make([]string, len(chunk))
 		for i, it := range chunk {
 			rows[i] = "(?, ?)"
 			args = append(args, it.RunID, clean(it.Body))
 		}
 		if _, err := tx.Exec(ctx, `UPDATE runs SET search_text = v.t FROM (VALUES `+strings.Join(rows, ", ")+`) AS v(id, t)
-			WHERE runs.account_id = ? AND runs.id = v.id`, append(args[1:], accountID)...); err != nil {
+			WHERE runs.account_id = ? AND runs.id = v.id`, append(args, accountID)...); err != nil {
 			return fmt.Errorf("index text: %w", err)
 		}
 	}

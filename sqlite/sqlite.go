@@ -82,14 +82,7 @@ const textsPerStatement = 400
 // IndexTexts replaces the FTS5 entries of runs and steps. An entry's rowid is
 // the rowid of its row, so replacing is a delete and an insert by rowid.
 func (dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string, items []sqlstore.TextItem) error {
-	var runs, steps []sqlstore.TextItem
-	for _, it := range items {
-		if it.StepID == "" {
-			runs = append(runs, it)
-		} else {
-			steps = append(steps, it)
-		}
-	}
+	runs, steps := sqlstore.SplitTexts(items)
 	for start := 0; start < len(runs); start += textsPerStatement {
 		chunk := runs[start:min(start+textsPerStatement, len(runs))]
 		args := []any{accountID}
@@ -132,7 +125,7 @@ func (dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string
 	return nil
 }
 
-func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+func marks(n int) string { return sqlstore.Marks(n) }
 
 // lookupRowids answers rowid by (first, second) key column.
 func lookupRowids(ctx context.Context, tx *sqlstore.Tx, q string, args []any) (map[[2]string]int64, error) {

@@ -131,8 +131,10 @@ func (s *Store) ingestRuns(ctx context.Context, tx *Tx, accountID string, runs [
 	return nil
 }
 
-// marks is n comma-separated placeholders.
-func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+// Marks is n comma-separated placeholders, for IN lists.
+func Marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+func marks(n int) string { return Marks(n) }
 
 // upsertRun writes one run's own fields and answers its error message (for the search text).
 func (s *Store) upsertRun(ctx context.Context, tx *Tx, accountID string, r *agenttrace.Run, now int64) (string, error) {

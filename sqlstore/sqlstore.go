@@ -41,6 +41,18 @@ type TextItem struct {
 	RunID, StepID, Body string
 }
 
+// SplitTexts separates the texts of runs from those of steps.
+func SplitTexts(items []TextItem) (runs, steps []TextItem) {
+	for _, it := range items {
+		if it.StepID == "" {
+			runs = append(runs, it)
+		} else {
+			steps = append(steps, it)
+		}
+	}
+	return runs, steps
+}
+
 // Tx is a write transaction whose statements are prepared once per store
 // and reused: preparing dominated ingest time before.
 type Tx struct {
