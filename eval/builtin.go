@@ -107,12 +107,7 @@ func (b *builtin) Check(ctx context.Context, run *agenttrace.Run) Verdict {
 		return b.scan(run, b.p.IncludeInputs == nil || *b.p.IncludeInputs, findSecret)
 	case "max_credits":
 		if run.Credits > *b.p.Max {
-			worst := -1
-			for i := range run.Steps {
-				if worst < 0 || run.Steps[i].Credits > run.Steps[worst].Credits {
-					worst = i
-				}
-			}
+			worst := largestStep(run.Steps, func(s *agenttrace.Step) float64 { return s.Credits })
 			if worst >= 0 {
 				return fail(run.Steps[worst].ID, "run used %.4g credits, over the limit of %.4g (most: %s with %.4g)", run.Credits, *b.p.Max, stepLabel(worst, &run.Steps[worst]), run.Steps[worst].Credits)
 			}
@@ -121,12 +116,7 @@ func (b *builtin) Check(ctx context.Context, run *agenttrace.Run) Verdict {
 		return pass("")
 	case "max_duration_ms":
 		if run.DurationMS > *b.p.Max {
-			worst := -1
-			for i := range run.Steps {
-				if worst < 0 || run.Steps[i].DurationMS > run.Steps[worst].DurationMS {
-					worst = i
-				}
-			}
+			worst := largestStep(run.Steps, func(s *agenttrace.Step) float64 { return s.DurationMS })
 			if worst >= 0 {
 				return fail(run.Steps[worst].ID, "run took %.0f ms, over the limit of %.0f ms (longest: %s with %.0f ms)", run.DurationMS, *b.p.Max, stepLabel(worst, &run.Steps[worst]), run.Steps[worst].DurationMS)
 			}
@@ -419,4 +409,15 @@ func findSecret(text string, _ *builtin) (finding, bool) {
 		}
 	}
 	return finding{}, false
+}
+
+// largestStep answers the index of the step with the largest value, or -1.
+func largestStep(steps []agenttrace.Step, value func(*agenttrace.Step) float64) int {
+	worst := -1
+	for i := range steps {
+		if worst < 0 || value(&steps[i]) > value(&steps[worst]) {
+			worst = i
+		}
+	}
+	return worst
 }
