@@ -126,7 +126,7 @@ func normPayload(field string, v json.RawMessage) (json.RawMessage, *Error) {
 	if len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		return nil, nil
 	}
-	if isCompact(t) {
+	if IsCompactJSON(t) {
 		return t, nil
 	}
 	var buf bytes.Buffer
@@ -137,8 +137,8 @@ func normPayload(field string, v json.RawMessage) (json.RawMessage, *Error) {
 	return buf.Bytes(), nil
 }
 
-// isCompact reports whether b has no whitespace outside its strings.
-func isCompact(b []byte) bool {
+// IsCompactJSON reports whether the JSON text b has no whitespace outside its strings.
+func IsCompactJSON(b []byte) bool {
 	inString, escaped := false, false
 	for _, c := range b {
 		if inString {

@@ -82,6 +82,7 @@ func BenchmarkExportJSONL(b *testing.B) {
 	st, runs := benchStore(b)
 	ctx := context.Background()
 	out := filepath.Join(b.TempDir(), "out.jsonl")
+	workers, _ := strconv.Atoi(os.Getenv("AGENTTRACE_BENCH_WORKERS")) // 0: the default
 	resetPeakRSS()
 	b.ResetTimer()
 	var size int64
@@ -92,7 +93,7 @@ func BenchmarkExportJSONL(b *testing.B) {
 			b.Fatal(err)
 		}
 		bw := bufio.NewWriterSize(f, 1<<20)
-		counts, err = export.Writer{Format: export.FormatJSONL}.Write(ctx, export.Source{Store: st, Account: agenttrace.DefaultAccountID}, bw)
+		counts, err = export.Writer{Format: export.FormatJSONL, Workers: workers}.Write(ctx, export.Source{Store: st, Account: agenttrace.DefaultAccountID}, bw)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/agenttrace/agenttrace"
@@ -38,7 +39,7 @@ type HeaderFilters struct {
 }
 
 // DefaultPageSize is how many runs the writer reads per store query.
-const DefaultPageSize = 500
+const DefaultPageSize = 250
 
 // Source reads the runs of one export from a store, page by page.
 type Source struct {
@@ -48,26 +49,33 @@ type Source struct {
 	PageSize int // default DefaultPageSize
 }
 
-// page reads one page of runs with their steps and evaluations, oldest first.
-func (s Source) page(ctx context.Context, q *query.Query, limit int, cursor string) ([]Run, string, error) {
+// listPage reads one page of runs (without their steps), oldest first.
+func (s Source) listPage(ctx context.Context, q *query.Query, limit int, cursor string) ([]Run, string, error) {
 	p, err := s.Store.ListRuns(ctx, s.Account, store.ListOptions{Query: q, Sort: store.SortTime, Asc: true, Limit: limit, Cursor: cursor})
 	if err != nil {
 		return nil, "", err
 	}
 	runs := make([]Run, len(p.Runs))
-	ids := make([]string, len(p.Runs))
 	for i, r := range p.Runs {
 		runs[i] = Run{Run: r, Evaluations: r.Evaluations}
 		runs[i].Run.Steps, runs[i].Run.Evaluations, runs[i].Run.Reruns = nil, nil, nil
 		if runs[i].Evaluations == nil {
 			runs[i].Evaluations = []agenttrace.EvalResult{}
 		}
-		ids[i] = r.ID
 	}
+	return runs, p.NextCursor, nil
+}
+
+// fillSteps reads the steps of a page of runs, in execution order.
+func (s Source) fillSteps(ctx context.Context, runs []Run) error {
 	if ex, ok := s.Store.(store.Exports); ok {
+		ids := make([]string, len(runs))
+		for i := range runs {
+			ids[i] = runs[i].ID
+		}
 		steps, err := ex.StepsForRuns(ctx, s.Account, ids)
 		if err != nil {
-			return nil, "", err
+			return err
 		}
 		for i := range runs {
 			runs[i].Steps = steps[runs[i].ID]
@@ -76,7 +84,7 @@ func (s Source) page(ctx context.Context, q *query.Query, limit int, cursor stri
 		for i := range runs {
 			st, err := s.Store.ListSteps(ctx, s.Account, runs[i].ID)
 			if err != nil && agenttrace.ErrorCode(err) != agenttrace.ENOTFOUND {
-				return nil, "", err
+				return err
 			}
 			runs[i].Steps = st
 		}
@@ -86,16 +94,28 @@ func (s Source) page(ctx context.Context, q *query.Query, limit int, cursor stri
 			runs[i].Steps = []agenttrace.Step{}
 		}
 	}
-	return runs, p.NextCursor, nil
+	return nil
+}
+
+// page reads one page of runs with their steps and evaluations, oldest first.
+func (s Source) page(ctx context.Context, q *query.Query, limit int, cursor string) ([]Run, string, error) {
+	runs, next, err := s.listPage(ctx, q, limit, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	return runs, next, s.fillSteps(ctx, runs)
+}
+
+func (s Source) pageSize() int {
+	if s.PageSize <= 0 {
+		return DefaultPageSize
+	}
+	return s.PageSize
 }
 
 // Pages calls fn with every page of runs in order. The next page is read
 // while fn handles the current one; at most two pages are held in memory.
 func (s Source) Pages(ctx context.Context, fn func([]Run) error) error {
-	size := s.PageSize
-	if size <= 0 {
-		size = DefaultPageSize
-	}
 	type result struct {
 		runs []Run
 		err  error
@@ -107,7 +127,7 @@ func (s Source) Pages(ctx context.Context, fn func([]Run) error) error {
 		defer close(ch)
 		cursor := ""
 		for {
-			runs, next, err := s.page(ctx, s.Query, size, cursor)
+			runs, next, err := s.page(ctx, s.Query, s.pageSize(), cursor)
 			select {
 			case ch <- result{runs, err}:
 			case <-ctx.Done():
@@ -133,28 +153,133 @@ func (s Source) Pages(ctx context.Context, fn func([]Run) error) error {
 	return ctx.Err()
 }
 
-// encoder serializes runs the one way both the writer and the estimate use.
-type encoder struct {
-	buf bytes.Buffer
-	enc *json.Encoder
+// chunk is one page of runs, encoded: the runs joined by the format's
+// separator, without a leading or trailing one.
+type chunk struct {
+	data  []byte
+	runs  int64
+	steps int64
+	err   error
 }
 
-func newEncoder() *encoder {
-	e := &encoder{}
-	e.enc = json.NewEncoder(&e.buf)
-	e.enc.SetEscapeHTML(false)
-	return e
-}
-
-// encode answers v as compact JSON without a trailing newline; the bytes
-// are valid until the next call.
-func (e *encoder) encode(v any) ([]byte, error) {
-	e.buf.Reset()
-	if err := e.enc.Encode(v); err != nil {
-		return nil, err
+// encodedPages calls fn with every page of runs, encoded, in order. Reading
+// steps and encoding is the costly part, so several workers do it for
+// consecutive pages at once while fn writes; the run pages themselves are
+// listed in one goroutine (keyset pagination is sequential) and cut into
+// jobs of at most stepsPerJob steps. At most workers+2 jobs are in memory.
+func (s Source) encodedPages(ctx context.Context, sep []byte, workers int, fn func(chunk) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type job struct {
+		runs []Run
+		done chan chunk
 	}
-	b := e.buf.Bytes()
-	return b[:len(b)-1], nil
+	jobs := make(chan job)
+	order := make(chan job, workers+1)
+	var listErr error
+	go func() {
+		defer close(jobs)
+		defer close(order)
+		cursor := ""
+		for {
+			runs, next, err := s.listPage(ctx, s.Query, s.pageSize(), cursor)
+			if err != nil {
+				listErr = err
+				return
+			}
+			for _, part := range splitBySteps(runs, stepsPerJob) {
+				j := job{runs: part, done: make(chan chunk, 1)}
+				select {
+				case order <- j:
+				case <-ctx.Done():
+					return
+				}
+				select {
+				case jobs <- j:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if next == "" {
+				return
+			}
+			cursor = next
+		}
+	}()
+	for range workers {
+		go func() {
+			enc := newRunEncoder()
+			for j := range jobs {
+				j.done <- encodePage(ctx, s, enc, j.runs, sep)
+			}
+		}()
+	}
+	for j := range order {
+		var c chunk
+		select {
+		case c = <-j.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if c.err != nil {
+			return c.err
+		}
+		if c.runs == 0 {
+			continue
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	if listErr != nil {
+		return listErr
+	}
+	return ctx.Err()
+}
+
+// stepsPerJob bounds the steps one worker reads and encodes at a time, so
+// that a page of long runs does not hold hundreds of MB.
+const stepsPerJob = 2500
+
+// splitBySteps cuts runs into consecutive groups of at most max steps each
+// (a run with more steps than that is a group of its own).
+func splitBySteps(runs []Run, max int) [][]Run {
+	var out [][]Run
+	start, steps := 0, 0
+	for i := range runs {
+		if i > start && steps+runs[i].StepCount > max {
+			out = append(out, runs[start:i])
+			start, steps = i, 0
+		}
+		steps += runs[i].StepCount
+	}
+	if start < len(runs) {
+		out = append(out, runs[start:])
+	}
+	return out
+}
+
+// encodePage reads the steps of runs and encodes them into one chunk.
+func encodePage(ctx context.Context, s Source, enc *runEncoder, runs []Run, sep []byte) chunk {
+	if err := s.fillSteps(ctx, runs); err != nil {
+		return chunk{err: err}
+	}
+	var c chunk
+	for i := range runs {
+		b, err := enc.encode(&runs[i])
+		if err != nil {
+			return chunk{err: err}
+		}
+		if i == 0 {
+			c.data = make([]byte, 0, len(b)*len(runs)*11/10)
+		} else {
+			c.data = append(c.data, sep...)
+		}
+		c.data = append(c.data, b...)
+		c.runs++
+		c.steps += int64(len(runs[i].Steps))
+	}
+	return c
 }
 
 // Writer writes one export file in a format.
@@ -163,6 +288,8 @@ type Writer struct {
 	Header Header // for FormatJSON
 	// Progress, when set, is called after each page with the runs written so far.
 	Progress func(runs int64) error
+	// Workers read and encode pages in parallel (default GOMAXPROCS).
+	Workers int
 }
 
 // countingWriter counts the bytes written through it.
@@ -180,8 +307,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // Write streams the runs of src to w and answers what it wrote.
 func (wr Writer) Write(ctx context.Context, src Source, w io.Writer) (Counts, error) {
 	var c Counts
-	enc := newEncoder()
+	sep := []byte("\n")
 	if wr.Format == FormatJSON {
+		sep = []byte(",\n")
 		h, err := json.Marshal(wr.Header)
 		if err != nil {
 			return c, err
@@ -192,30 +320,26 @@ func (wr Writer) Write(ctx context.Context, src Source, w io.Writer) (Counts, er
 			return c, err
 		}
 	}
-	sep := []byte(",\n")
-	nl := []byte("\n")
-	err := src.Pages(ctx, func(runs []Run) error {
-		for i := range runs {
-			b, err := enc.encode(&runs[i])
-			if err != nil {
+	workers := wr.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	err := src.encodedPages(ctx, sep, workers, func(ch chunk) error {
+		if wr.Format == FormatJSON && c.Runs > 0 {
+			if _, err := w.Write(sep); err != nil {
 				return err
 			}
-			if wr.Format == FormatJSON && c.Runs > 0 {
-				if _, err := w.Write(sep); err != nil {
-					return err
-				}
-			}
-			if _, err := w.Write(b); err != nil {
-				return err
-			}
-			if wr.Format == FormatJSONL {
-				if _, err := w.Write(nl); err != nil {
-					return err
-				}
-			}
-			c.Runs++
-			c.Steps += int64(len(runs[i].Steps))
 		}
+		if _, err := w.Write(ch.data); err != nil {
+			return err
+		}
+		if wr.Format == FormatJSONL {
+			if _, err := w.Write(sep); err != nil {
+				return err
+			}
+		}
+		c.Runs += ch.runs
+		c.Steps += ch.steps
 		if wr.Progress != nil {
 			return wr.Progress(c.Runs)
 		}
@@ -310,7 +434,7 @@ func EstimateSize(ctx context.Context, src Source, wr Writer, gz bool) (Estimate
 			}
 		}
 	}
-	enc := newEncoder()
+	enc := newRunEncoder()
 	var runBytes, stepBytes, sampleSteps, total int64
 	var raw bytes.Buffer
 	for i := range sample {
@@ -326,7 +450,7 @@ func EstimateSize(ctx context.Context, src Source, wr Writer, gz bool) (Estimate
 		}
 		var sb int64
 		for j := range r.Steps {
-			s, err := enc.encode(&r.Steps[j])
+			s, err := enc.encodeStep(&r.Steps[j])
 			if err != nil {
 				return est, err
 			}

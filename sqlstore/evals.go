@@ -269,8 +269,10 @@ func (s *Store) ListEvalResults(ctx context.Context, accountID string, f store.E
 		if err != nil {
 			return page, err
 		}
-		where = append(where, "(created_at > ? OR (created_at = ? AND id > ?))")
-		args = append(args, t, t, id)
+		// The redundant >= gives the planner an index range; without it
+		// SQLite scans from the start on every page.
+		where = append(where, "created_at >= ? AND (created_at > ? OR (created_at = ? AND id > ?))")
+		args = append(args, t, t, t, id)
 	}
 	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+evalCols+` FROM eval_results WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY created_at, id LIMIT `+strconv.Itoa(limit+1)), args...)

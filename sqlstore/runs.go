@@ -128,8 +128,11 @@ func (s *Store) ListRuns(ctx context.Context, accountID string, opts store.ListO
 		if opts.Sort == store.SortTime {
 			v = c.Int
 		}
-		where += fmt.Sprintf(" AND (%s %s ? OR (%s = ? AND r.id %s ?))", col, cmp, col, cmp)
-		args = append(args, v, v, c.ID)
+		// The redundant col >= v gives the planner an index range: with only
+		// the OR, SQLite 3.54 scans the index from its start on every page,
+		// which made deep pagination quadratic.
+		where += fmt.Sprintf(" AND %s %s= ? AND (%s %s ? OR (%s = ? AND r.id %s ?))", col, cmp, col, cmp, col, cmp)
+		args = append(args, v, v, v, c.ID)
 	}
 	cols := runColsFull
 	if opts.Light {
