@@ -5,6 +5,7 @@ package otlp
 
 import (
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/agenttrace/agenttrace"
 	"github.com/agenttrace/agenttrace/api"
+	"github.com/agenttrace/agenttrace/store"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -151,15 +153,12 @@ func (h *Handler) fixParents(r *http.Request, c *converted) error {
 		inBatch[[2]string{st.RunID, st.ID}] = true
 	}
 	// The run span arrived: earlier children still point at it.
+	earlier, err := h.stepsOf(r.Context(), k.AccountID, c.rootSpan)
+	if err != nil {
+		return err
+	}
 	for runID, rootHex := range c.rootSpan {
-		steps, err := h.API.Store.ListSteps(r.Context(), k.AccountID, runID)
-		if err != nil {
-			if agenttrace.ErrorCode(err) == agenttrace.ENOTFOUND {
-				continue
-			}
-			return err
-		}
-		for _, st := range steps {
+		for _, st := range earlier[runID] {
 			if st.ParentID != rootHex || inBatch[[2]string{runID, st.ID}] {
 				continue
 			}
@@ -190,6 +189,30 @@ func (h *Handler) fixParents(r *http.Request, c *converted) error {
 		}
 	}
 	return nil
+}
+
+// stepsOf answers the stored steps of the runs, in one query where the
+// store can (most requests carry new traces, whose runs have none yet).
+func (h *Handler) stepsOf(ctx context.Context, accountID string, runs map[string]string) (map[string][]agenttrace.Step, error) {
+	if len(runs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(runs))
+	for id := range runs {
+		ids = append(ids, id)
+	}
+	if ex, ok := h.API.Store.(store.Exports); ok {
+		return ex.StepsForRuns(ctx, accountID, ids)
+	}
+	out := make(map[string][]agenttrace.Step, len(ids))
+	for _, id := range ids {
+		steps, err := h.API.Store.ListSteps(ctx, accountID, id)
+		if err != nil && agenttrace.ErrorCode(err) != agenttrace.ENOTFOUND {
+			return nil, err
+		}
+		out[id] = steps
+	}
+	return out, nil
 }
 
 // write ingests the converted request in chunks. A step whose derived seq
