@@ -331,3 +331,28 @@ func TestAgentsPricesAndOps(t *testing.T) {
 		t.Fatalf("unknown endpoint: %d", code)
 	}
 }
+
+// TestExplicitSeqZeroAndAbsentSeq: seq 0 sent explicitly is kept, and a step
+// without seq is given one after the run's others, in the same body.
+func TestExplicitSeqZeroAndAbsentSeq(t *testing.T) {
+	e := newEnv(t)
+	code, body := e.do("POST", "/api/v1/ingest", bootstrap, `{"runs":[{"id":"q","agent_id":"a"}],"steps":[
+		{"run_id":"q","id":"late","seq":5,"name":"late"},
+		{"run_id":"q","id":"auto","name":"auto"},
+		{"run_id":"q","id":"first","seq":0,"name":"first"}]}`)
+	if code != 200 {
+		t.Fatalf("ingest: %d %v", code, body)
+	}
+	code, body = e.do("GET", "/api/v1/runs/q/steps", bootstrap, nil)
+	if code != 200 {
+		t.Fatalf("steps: %d %v", code, body)
+	}
+	seqs := map[string]float64{}
+	for _, s := range body["data"].([]any) {
+		m := s.(map[string]any)
+		seqs[m["id"].(string)] = m["seq"].(float64)
+	}
+	if seqs["first"] != 0 || seqs["late"] != 5 || seqs["auto"] == 0 || seqs["auto"] == 5 {
+		t.Fatalf("seqs = %v: want first 0, late 5, auto given another", seqs)
+	}
+}

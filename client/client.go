@@ -56,12 +56,18 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 // otherwise it answers the server's error.
 func (c *Client) Raw(ctx context.Context, method, path string, body any) (*http.Response, error) {
 	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	switch b := body.(type) {
+	case nil:
+	case json.RawMessage:
+		// Sent as it is: re-marshalling would re-validate and compact a
+		// body the caller already encoded (the load tool's 2 MB batches).
+		rd = bytes.NewReader(b)
+	default:
+		b2, err := json.Marshal(body)
 		if err != nil {
 			return nil, err
 		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(b2)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
 	if err != nil {

@@ -125,7 +125,13 @@ type Store struct {
 	now    func() time.Time
 	stmts  sync.Map // query text → *sql.Stmt prepared on the write pool
 	wanted sync.Map // query texts to prepare once no transaction is open
+
+	onClose []func() // run by Close before the pools close
 }
+
+// OnClose registers f to run when the store closes, before its pools do
+// (the SQLite checkpointer stops this way).
+func (s *Store) OnClose(f func()) { s.onClose = append(s.onClose, f) }
 
 var _ store.Store = (*Store)(nil)
 
@@ -148,6 +154,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.write.PingContext(ctx
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	for _, f := range s.onClose {
+		f()
+	}
 	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	err := s.write.Close()
 	if s.read != s.write {
