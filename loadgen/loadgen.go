@@ -32,6 +32,7 @@ type Result struct {
 	Runs, Steps int64
 	Elapsed     time.Duration
 	Errors      int64
+	FirstError  string // the first failure, when Errors > 0
 }
 
 // StepsPerSecond is the ingest rate.
@@ -58,17 +59,23 @@ func (o *Options) defaults() {
 	}
 }
 
+// payloadText is n bytes of words (at least one), varied by seed, with
+// nothing that JSON escapes.
+func payloadText(n, seed int) string {
+	n = max(n, 1)
+	words := []string{"refund", "order", "timeout", "invoice", "customer", "search", "answer", "policy", "shipping", "rate"}
+	var sb strings.Builder
+	for sb.Len() < n {
+		sb.WriteString(words[(sb.Len()/7+seed)%len(words)])
+		sb.WriteByte(' ')
+	}
+	return sb.String()[:n]
+}
+
 // Batch builds batch number n as JSON.
 func (o Options) Batch(n int) []byte {
 	o.defaults()
-	words := []string{"refund", "order", "timeout", "invoice", "customer", "search", "answer", "policy", "shipping", "rate"}
-	var sb strings.Builder
-	for sb.Len() < o.PayloadBytes {
-		sb.WriteString(words[(sb.Len()/7+n)%len(words)])
-		sb.WriteByte(' ')
-	}
-	text := sb.String()[:o.PayloadBytes-20]
-	payload, _ := json.Marshal(map[string]string{"text": text})
+	payload, _ := json.Marshal(map[string]string{"text": payloadText(o.PayloadBytes-20, n)})
 	base := time.Now().Add(-time.Hour).UTC()
 	b := agenttrace.Batch{}
 	for r := 0; r < o.RunsPerBatch; r++ {

@@ -9,6 +9,7 @@ import (
 	"github.com/agenttrace/agenttrace/client"
 	"github.com/agenttrace/agenttrace/loadgen"
 	"github.com/agenttrace/agenttrace/server"
+	"github.com/agenttrace/agenttrace/store"
 )
 
 const key = "at_load_test_key_0123"
@@ -46,4 +47,37 @@ func BenchmarkIngestHTTP(b *testing.B) {
 		b.Fatalf("%d batches failed", res.Errors)
 	}
 	b.ReportMetric(res.StepsPerSecond(), "steps/s")
+}
+
+// TestOTLPLoadBecomesRuns sends the OTLP load to the real /v1/traces: every
+// trace must become a run of its agent with its spans as ordered steps, and
+// every tenth one fail at its last step.
+func TestOTLPLoadBecomesRuns(t *testing.T) {
+	srv, c := start(t)
+	ctx := context.Background()
+	o := loadgen.Options{Batches: 3, RunsPerBatch: 10, StepsPerRun: 4, PayloadBytes: 256, Concurrency: 2, Prefix: "otlpload"}
+	res := loadgen.RunOTLP(ctx, loadgen.OTLPTarget{URL: c.BaseURL + "/v1/traces", Headers: map[string]string{"Authorization": "Bearer " + key}}, o)
+	if res.Errors != 0 || res.Steps != 150 {
+		t.Fatalf("result: %+v", res)
+	}
+	page, err := srv.Store.ListRuns(ctx, agenttrace.DefaultAccountID, store.ListOptions{Limit: 100})
+	if err != nil || len(page.Runs) != 30 {
+		t.Fatalf("runs stored = %d (%v)", len(page.Runs), err)
+	}
+	failed := 0
+	for _, r := range page.Runs {
+		if r.StepCount != 4 || r.Usage.InputTokens != 1000 || r.SessionID == "" {
+			t.Fatalf("run %s: %d steps, usage %+v, session %q", r.ID, r.StepCount, r.Usage, r.SessionID)
+		}
+		if r.Status == agenttrace.StatusFailed {
+			failed++
+			steps, _ := srv.Store.ListSteps(ctx, agenttrace.DefaultAccountID, r.ID)
+			if last := steps[len(steps)-1]; last.Status != agenttrace.StatusFailed || last.Error == nil {
+				t.Fatalf("failed run %s: last step %+v", r.ID, last)
+			}
+		}
+	}
+	if failed != 3 {
+		t.Fatalf("%d failed runs, want 3", failed)
+	}
 }

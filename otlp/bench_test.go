@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agenttrace/agenttrace/loadgen"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
@@ -65,16 +66,33 @@ func benchRequest(seed uint64, traces int) []byte {
 }
 
 // BenchmarkOTLPIngest measures OTLP/HTTP protobuf ingest into SQLite through
-// the real server: concurrent exporters, 500 spans (50 traces) per request.
+// the real server: 4 concurrent exporters, requests of 50 traces × 10 spans
+// with short GenAI messages, built before the clock starts.
 func BenchmarkOTLPIngest(b *testing.B) {
+	benchOTLP(b, func(i int) []byte { return benchRequest(uint64(i)+1, 50) }, 500)
+}
+
+// BenchmarkOTLPIngestLoad sends the load tool's requests (`agenttrace load
+// --otlp`): 50 traces × (1 + 9) spans with 1 KiB messages and tool payloads,
+// the load compared side by side with Jaeger in docs/benchmarks-otlp.md.
+func BenchmarkOTLPIngestLoad(b *testing.B) {
+	o := loadgen.Options{RunsPerBatch: 50, StepsPerRun: 9}
+	benchOTLP(b, o.OTLPRequest, 500)
+}
+
+func benchOTLP(b *testing.B, request func(int) []byte, spansPer int) {
 	e := newEnv(b)
-	const traces = 50
-	var seed atomic.Uint64
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		bodies[i] = request(i)
+	}
+	var next atomic.Int64
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.SetParallelism(2) // 4 senders on 2 CPUs
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			body := benchRequest(seed.Add(1), traces)
+			body := bodies[next.Add(1)-1]
 			req, _ := http.NewRequest("POST", e.ts.URL+"/v1/traces", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/x-protobuf")
 			req.Header.Set("Authorization", "Bearer "+testKey)
@@ -90,5 +108,5 @@ func BenchmarkOTLPIngest(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(b.N*traces*10)/b.Elapsed().Seconds(), "spans/s")
+	b.ReportMetric(float64(b.N*spansPer)/b.Elapsed().Seconds(), "spans/s")
 }
