@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -64,7 +65,7 @@ func (s *Server) IngestJSON(r *http.Request, body []byte) (agenttrace.IngestResu
 			b.Steps[i].SetSeq(*wb.Steps[i].Seq)
 		}
 	}
-	return s.IngestBatch(r, &b)
+	return s.IngestBatch(r.Context(), &b)
 }
 
 // wireBatch is an ingest body as decoded. Steps are decoded field by field
@@ -83,19 +84,21 @@ type wireStep struct {
 	Seq *int64 `json:"seq"`
 }
 
-// IngestBatch validates and writes a batch built in Go (used by OTLP ingest).
-func (s *Server) IngestBatch(r *http.Request, b *agenttrace.Batch) (agenttrace.IngestResult, error) {
+// IngestBatch validates and writes a batch built in Go (used by OTLP ingest)
+// for the account of the key in ctx.
+func (s *Server) IngestBatch(ctx context.Context, b *agenttrace.Batch) (agenttrace.IngestResult, error) {
 	if err := b.Normalize(); err != nil {
 		return agenttrace.IngestResult{}, err
 	}
-	res, err := s.Store.Ingest(r.Context(), account(r), b)
+	k, _ := KeyFrom(ctx)
+	res, err := s.Store.Ingest(ctx, k.AccountID, b)
 	if err != nil {
 		return res, err
 	}
 	s.Metrics.IngestedRuns.Add(float64(res.Runs))
 	s.Metrics.IngestedSteps.Add(float64(res.Steps))
 	for _, h := range s.OnIngest {
-		h(r.Context(), account(r), b)
+		h(ctx, k.AccountID, b)
 	}
 	return res, nil
 }

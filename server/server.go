@@ -34,6 +34,7 @@ type Config struct {
 	DatabaseURL  string // postgres://… to use PostgreSQL instead of SQLite
 	Demo         bool   // fill an empty store with demo data
 	BootstrapKey string // the first admin key; random when empty
+	OTLPGRPCAddr string // listen address of the OTLP/gRPC receiver; off when empty
 	Logger       *slog.Logger
 	// Out receives the one-time messages for the person starting the server.
 	Out io.Writer
@@ -51,6 +52,8 @@ type Server struct {
 	ready atomic.Bool
 	// Hooks to stop background workers on shutdown, in order.
 	stoppers []func(context.Context)
+
+	otlpGRPCAddr string
 }
 
 // OpenStore opens the store the config names.

@@ -19,6 +19,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.DataDir, "data", envOr("AGENTTRACE_DATA", "agenttrace-data"), "data folder; the SQLite file lives here (AGENTTRACE_DATA)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", os.Getenv("AGENTTRACE_DATABASE_URL"), "postgres://… to use PostgreSQL instead of SQLite (AGENTTRACE_DATABASE_URL)")
 	fs.BoolVar(&cfg.Demo, "demo", false, "fill an empty store with demo agents and runs")
+	fs.StringVar(&cfg.OTLPGRPCAddr, "otlp-grpc-addr", os.Getenv("AGENTTRACE_OTLP_GRPC_ADDR"), "also take OTLP/gRPC traces on this address, e.g. 127.0.0.1:4317 (AGENTTRACE_OTLP_GRPC_ADDR; off when empty)")
 	logLevel := fs.String("log-level", envOr("AGENTTRACE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", os.Getenv("AGENTTRACE_LOG_JSON") != "", "log JSON lines instead of text")
 	if err := fs.Parse(args); err != nil {
