@@ -277,7 +277,16 @@ func (u *UI) auth(h http.HandlerFunc) http.Handler {
 	})
 }
 
-func secure(r *http.Request) bool { return r.TLS != nil }
+// secure reports whether the browser reached us over HTTPS: directly, or
+// through a TLS-terminating proxy that says so in X-Forwarded-Proto. Trusting
+// the header is safe here: a forged "https" only makes the cookies stricter.
+func secure(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return strings.EqualFold(strings.TrimSpace(proto), "https")
+}
 
 func safeNext(next string) string {
 	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
