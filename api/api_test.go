@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agenttrace/agenttrace/server"
 )
@@ -354,5 +355,37 @@ func TestExplicitSeqZeroAndAbsentSeq(t *testing.T) {
 	}
 	if seqs["first"] != 0 || seqs["late"] != 5 || seqs["auto"] == 0 || seqs["auto"] == 5 {
 		t.Fatalf("seqs = %v: want first 0, late 5, auto given another", seqs)
+	}
+}
+
+// TestKeyLastUsed: a key's use shows in the key list as last_used_at.
+func TestKeyLastUsed(t *testing.T) {
+	e := newEnv(t)
+	code, created := e.do("POST", "/api/v1/keys", bootstrap, map[string]any{"name": "reader", "scopes": []string{"read"}})
+	if code != 201 && code != 200 {
+		t.Fatalf("create key: %d %v", code, created)
+	}
+	secret, _ := created["secret"].(string)
+	lastUsed := func() any {
+		_, list := e.do("GET", "/api/v1/keys", bootstrap, nil)
+		for _, k := range list["data"].([]any) {
+			if m := k.(map[string]any); m["name"] == "reader" {
+				return m["last_used_at"]
+			}
+		}
+		t.Fatal("the key is not listed")
+		return nil
+	}
+	if v := lastUsed(); v != nil {
+		t.Fatalf("an unused key was used at %v", v)
+	}
+	before := time.Now().Add(-time.Second)
+	if code, _ := e.do("GET", "/api/v1/runs", secret, nil); code != 200 {
+		t.Fatalf("list runs: %d", code)
+	}
+	v, _ := lastUsed().(string)
+	at, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil || at.Before(before) {
+		t.Fatalf("last_used_at = %q (%v), want about now", v, err)
 	}
 }

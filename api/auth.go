@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/agenttrace/agenttrace"
 )
@@ -39,13 +40,34 @@ func (s *Server) Authenticate(r *http.Request) (agenttrace.APIKey, error) {
 	return s.KeyForSecret(r.Context(), secret)
 }
 
-// KeyForSecret looks a secret up by its hash.
+// KeyForSecret looks a secret up by its hash, and records the use.
 func (s *Server) KeyForSecret(ctx context.Context, secret string) (agenttrace.APIKey, error) {
 	k, err := s.Store.APIKeyByHash(ctx, agenttrace.HashSecret(secret))
 	if agenttrace.ErrorCode(err) == agenttrace.ENOTFOUND {
 		return k, agenttrace.Errorf(agenttrace.EUNAUTHORIZED, "Authorization: unknown or revoked API key")
 	}
+	if err == nil {
+		s.TouchKey(ctx, &k)
+	}
 	return k, err
+}
+
+// touchEvery bounds how often a key's last_used_at is written: at most once
+// a minute per key, so that authenticating stays a read.
+const touchEvery = time.Minute
+
+// TouchKey records that k was used now, when its last_used_at is older than
+// touchEvery. A failure to record is logged, never fatal to the request.
+func (s *Server) TouchKey(ctx context.Context, k *agenttrace.APIKey) {
+	now := time.Now().UTC()
+	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < touchEvery {
+		return
+	}
+	if err := s.Store.TouchAPIKey(ctx, k.ID, now); err != nil {
+		Logger.Warn("recording a key's last use", "key", k.ID, "err", err)
+		return
+	}
+	k.LastUsedAt = &now
 }
 
 // RequireScope checks that k carries scope.

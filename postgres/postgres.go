@@ -10,7 +10,10 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +21,7 @@ import (
 	"github.com/agenttrace/agenttrace/sqlstore"
 	"github.com/agenttrace/agenttrace/store/sqlfilter"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 )
 
@@ -133,6 +137,34 @@ func (Dialect) Rebind(q string) string {
 
 // Filter returns the query compiler's dialect for PostgreSQL.
 func (Dialect) Filter() sqlfilter.Dialect { return Filter{} }
+
+// LockRuns takes a transaction-scoped advisory lock per run, in ascending
+// key order: batches touching the same runs then wait for each other instead
+// of deadlocking on the rows of runs and steps, which they would otherwise
+// lock in the order of their items. Keys are 64-bit hashes of account and
+// run id; a collision only makes two batches wait for each other.
+func (Dialect) LockRuns(ctx context.Context, tx *sqlstore.Tx, accountID string, runIDs []string) error {
+	keys := make([]int64, 0, len(runIDs))
+	for _, id := range runIDs {
+		h := fnv.New64a()
+		h.Write([]byte(accountID))
+		h.Write([]byte{0})
+		h.Write([]byte(id))
+		keys = append(keys, int64(h.Sum64()))
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	// unnest yields the sorted array's elements in order.
+	var n int64
+	return tx.QueryRow(ctx, `SELECT count(pg_advisory_xact_lock(k)) FROM unnest(?::bigint[]) AS k`, keys).Scan(&n)
+}
+
+// Retryable recognises the aborts that running the transaction again cures:
+// deadlock_detected (40P01) and serialization_failure (40001).
+func (Dialect) Retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
 
 // textsPerStatement bounds the multi-row search-text updates (3 parameters a row).
 const textsPerStatement = 500

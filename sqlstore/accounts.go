@@ -126,6 +126,13 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (agenttrace.APIKe
 	return k, err
 }
 
+// TouchAPIKey records a use of the key; last_used_at never moves back.
+func (s *Store) TouchAPIKey(ctx context.Context, id string, t time.Time) error {
+	_, err := s.write.ExecContext(ctx, s.q(`UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`),
+		t.UnixNano(), id, t.UnixNano())
+	return err
+}
+
 // CountAPIKeys counts every key of every account.
 func (s *Store) CountAPIKeys(ctx context.Context) (int64, error) {
 	var n int64

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/agenttrace/agenttrace"
 )
@@ -15,7 +17,43 @@ import (
 // rows, so they are right whatever order the parts arrive in.
 func (s *Store) Ingest(ctx context.Context, accountID string, b *agenttrace.Batch) (agenttrace.IngestResult, error) {
 	res := agenttrace.IngestResult{Runs: len(b.Runs), Steps: len(b.Steps)}
-	err := s.inStmtTx(ctx, func(tx *Tx) error {
+	retry, _ := s.d.(Retryable)
+	for attempt := 1; ; attempt++ {
+		err := s.ingestOnce(ctx, accountID, b)
+		if err == nil {
+			return res, nil
+		}
+		if retry == nil || !retry.Retryable(err) || attempt == maxIngestAttempts {
+			return agenttrace.IngestResult{}, err
+		}
+		// Concurrent batches touching the same runs in different orders
+		// deadlock on PostgreSQL; one is aborted. Wait a little, with jitter
+		// so that the two do not meet again, and write it again.
+		select {
+		case <-time.After(time.Duration(attempt*attempt)*5*time.Millisecond + time.Duration(rand.Int64N(int64(5*time.Millisecond)))):
+		case <-ctx.Done():
+			return agenttrace.IngestResult{}, err
+		}
+	}
+}
+
+// maxIngestAttempts bounds the retries of a batch aborted by a deadlock.
+const maxIngestAttempts = 5
+
+func (s *Store) ingestOnce(ctx context.Context, accountID string, b *agenttrace.Batch) error {
+	return s.inStmtTx(ctx, func(tx *Tx) error {
+		if l, ok := s.d.(RunLocker); ok {
+			ids := make([]string, 0, len(b.Runs)+1)
+			for i := range b.Runs {
+				ids = append(ids, b.Runs[i].ID)
+			}
+			for i := range b.Steps {
+				ids = append(ids, b.Steps[i].RunID)
+			}
+			if err := l.LockRuns(ctx, tx, accountID, ids); err != nil {
+				return fmt.Errorf("lock runs: %w", err)
+			}
+		}
 		prices, err := s.pricesTx(ctx, tx, accountID)
 		if err != nil {
 			return err
@@ -54,10 +92,6 @@ func (s *Store) Ingest(ctx context.Context, accountID string, b *agenttrace.Batc
 		}
 		return nil
 	})
-	if err != nil {
-		return agenttrace.IngestResult{}, err
-	}
-	return res, nil
 }
 
 func searchBody(input, output []byte, errMsg string) string {

@@ -36,6 +36,22 @@ type InlineText interface {
 	SearchText(body string) string
 }
 
+// Retryable is implemented by dialects whose transactions can fail for a
+// reason that running them again cures (PostgreSQL: a deadlock between
+// concurrent batches, or a serialization failure). Ingest is idempotent, so
+// the store retries it.
+type Retryable interface {
+	Retryable(err error) bool
+}
+
+// RunLocker is implemented by dialects with row locks (PostgreSQL): Ingest
+// calls LockRuns first with every run a batch touches, so that concurrent
+// batches about the same runs take their locks in one order, whatever the
+// order of their items, instead of deadlocking.
+type RunLocker interface {
+	LockRuns(ctx context.Context, tx *Tx, accountID string, runIDs []string) error
+}
+
 // TextItem is the searchable text of one run (StepID "") or step.
 type TextItem struct {
 	RunID, StepID, Body string

@@ -65,6 +65,8 @@ type Accounts interface {
 	APIKeyByHash(ctx context.Context, hash string) (agenttrace.APIKey, error)
 	// CountAPIKeys counts all keys of all accounts (0 on a fresh store).
 	CountAPIKeys(ctx context.Context) (int64, error)
+	// TouchAPIKey records that the key was used at t (a later use is kept).
+	TouchAPIKey(ctx context.Context, id string, t time.Time) error
 }
 
 // Traces stores and queries agents, runs and steps.

@@ -241,6 +241,7 @@ func (u *UI) auth(h http.HandlerFunc) http.Handler {
 		if err == nil && c.Value != "" {
 			_, key, err = u.sessions.SessionByHash(r.Context(), agenttrace.HashSecret(c.Value), u.now())
 			if err == nil {
+				u.api.TouchKey(r.Context(), &key)
 				err = api.RequireScope(key, agenttrace.ScopeRead)
 			}
 		} else {

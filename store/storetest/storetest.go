@@ -147,6 +147,20 @@ func testAccountsAndKeys(t *testing.T, st store.Store) {
 	if n, _ := st.CountAPIKeys(ctx); n != 1 {
 		t.Fatalf("count keys = %d", n)
 	}
+	if got.LastUsedAt != nil {
+		t.Fatalf("a new key was used at %v", got.LastUsedAt)
+	}
+	used := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	if err := st.TouchAPIKey(ctx, "k1", used); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.TouchAPIKey(ctx, "k1", used.Add(-time.Hour)); err != nil { // an older use arriving late
+		t.Fatal(err)
+	}
+	got, _ = st.APIKeyByHash(ctx, agenttrace.HashSecret(secret))
+	if got.LastUsedAt == nil || !got.LastUsedAt.Equal(used) {
+		t.Fatalf("last used at %v, want %v", got.LastUsedAt, used)
+	}
 	if err := st.DeleteAPIKey(ctx, "acme", "k1"); err != nil {
 		t.Fatal(err)
 	}
