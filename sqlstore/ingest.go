@@ -126,12 +126,15 @@ func (s *Store) ingestRuns(ctx context.Context, tx *Tx, accountID string, runs [
 		}
 	}
 	texts := make([]TextItem, 0, len(runs))
-	for i := range runs {
-		msg, err := s.upsertRun(ctx, tx, accountID, &runs[i], now)
+	for start := 0; start < len(runs); start += runUpsertsPerStatement {
+		chunk := runs[start:min(start+runUpsertsPerStatement, len(runs))]
+		msgs, err := s.upsertRuns(ctx, tx, accountID, chunk, now)
 		if err != nil {
-			return fmt.Errorf("runs[%d]: %w", i, err)
+			return fmt.Errorf("runs[%d..%d]: %w", start, start+len(chunk)-1, err)
 		}
-		texts = append(texts, TextItem{RunID: runs[i].ID, Body: searchBody(runs[i].Input, runs[i].Output, msg)})
+		for i := range chunk {
+			texts = append(texts, TextItem{RunID: chunk[i].ID, Body: searchBody(chunk[i].Input, chunk[i].Output, msgs[i])})
+		}
 	}
 	for start := 0; start < len(runs); start += runsPerStatement {
 		chunk := runs[start:min(start+runsPerStatement, len(runs))]
@@ -170,30 +173,16 @@ func Marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), "
 
 func marks(n int) string { return Marks(n) }
 
-// upsertRun writes one run's own fields and answers its error message (for the search text).
-func (s *Store) upsertRun(ctx context.Context, tx *Tx, accountID string, r *agenttrace.Run, now int64) (string, error) {
-	md, err := mdOrNil(r.Metadata)
-	if err != nil {
-		return "", err
-	}
-	var errType, errMsg any
-	msg := ""
-	if r.Error != nil {
-		errType, errMsg, msg = r.Error.Type, r.Error.Message, r.Error.Message
-	}
-	sortTime := now
-	if r.StartedAt != nil {
-		sortTime = r.StartedAt.UnixNano()
-	}
-	var dur any
-	if r.DurationMS > 0 {
-		dur = r.DurationMS
-	}
-	_, err = tx.Exec(ctx, (`INSERT INTO runs (account_id, id, agent_id, status, trigger, input, output, reported_error_type, reported_error_message,
+// runUpsertsPerStatement bounds a multi-row run upsert (19 parameters a row).
+const runUpsertsPerStatement = 100
+
+const runUpsertHead = `INSERT INTO runs (account_id, id, agent_id, status, trigger, input, output, reported_error_type, reported_error_message,
 		reported_start, reported_end, reported_duration, sort_time, own_credits, own_input_tokens, own_output_tokens,
-		metadata, session_id, rerun_of, reported)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-		ON CONFLICT (account_id, id) DO UPDATE SET agent_id = excluded.agent_id, status = excluded.status,
+		metadata, session_id, rerun_of, reported) VALUES `
+
+const runUpsertRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`
+
+const runUpsertTail = ` ON CONFLICT (account_id, id) DO UPDATE SET agent_id = excluded.agent_id, status = excluded.status,
 		trigger = excluded.trigger, input = excluded.input, output = excluded.output,
 		reported_error_type = excluded.reported_error_type, reported_error_message = excluded.reported_error_message,
 		reported_start = excluded.reported_start, reported_end = excluded.reported_end,
@@ -201,11 +190,45 @@ func (s *Store) upsertRun(ctx context.Context, tx *Tx, accountID string, r *agen
 		sort_time = CASE WHEN excluded.reported_start IS NOT NULL THEN excluded.reported_start ELSE runs.sort_time END,
 		own_credits = excluded.own_credits, own_input_tokens = excluded.own_input_tokens,
 		own_output_tokens = excluded.own_output_tokens, metadata = excluded.metadata,
-		session_id = excluded.session_id, rerun_of = excluded.rerun_of, reported = 1`),
-		accountID, r.ID, r.AgentID, string(r.Status), r.Trigger, rawOrNil(r.Input), rawOrNil(r.Output), errType, errMsg,
-		nanos(r.StartedAt), nanos(r.EndedAt), dur, sortTime, r.OwnCredits, r.Usage.InputTokens, r.Usage.OutputTokens,
-		md, r.SessionID, r.RerunOf)
-	return msg, err
+		session_id = excluded.session_id, rerun_of = excluded.rerun_of, reported = 1`
+
+// upsertRuns writes the runs' own fields in one statement (a batch never
+// repeats a run id: Normalize refuses that) and answers each run's error
+// message, for its search text.
+func (s *Store) upsertRuns(ctx context.Context, tx *Tx, accountID string, runs []agenttrace.Run, now int64) ([]string, error) {
+	var q strings.Builder
+	q.WriteString(runUpsertHead)
+	args := make([]any, 0, len(runs)*19)
+	msgs := make([]string, len(runs))
+	for i := range runs {
+		r := &runs[i]
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(runUpsertRow)
+		md, err := mdOrNil(r.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("runs[%d].metadata: %w", i, err)
+		}
+		var errType, errMsg any
+		if r.Error != nil {
+			errType, errMsg, msgs[i] = r.Error.Type, r.Error.Message, r.Error.Message
+		}
+		sortTime := now
+		if r.StartedAt != nil {
+			sortTime = r.StartedAt.UnixNano()
+		}
+		var dur any
+		if r.DurationMS > 0 {
+			dur = r.DurationMS
+		}
+		args = append(args, accountID, r.ID, r.AgentID, string(r.Status), r.Trigger, rawOrNil(r.Input), rawOrNil(r.Output), errType, errMsg,
+			nanos(r.StartedAt), nanos(r.EndedAt), dur, sortTime, r.OwnCredits, r.Usage.InputTokens, r.Usage.OutputTokens,
+			md, r.SessionID, r.RerunOf)
+	}
+	q.WriteString(runUpsertTail)
+	_, err := tx.Exec(ctx, q.String(), args...)
+	return msgs, err
 }
 
 // stepsPerStatement bounds a multi-row step upsert (21 parameters a row,
@@ -241,21 +264,17 @@ func (s *Store) ingestSteps(ctx context.Context, tx *Tx, accountID string, steps
 		}
 	}
 	stored := map[string]map[int64]string{} // run → seq → step id, for runs that already had steps
+	counts, err := s.placeholderRuns(ctx, tx, accountID, runIDs, func(runID string) int64 {
+		if first := steps[firstOf[runID]]; first.StartedAt != nil {
+			return first.StartedAt.UnixNano()
+		}
+		return now
+	})
+	if err != nil {
+		return fmt.Errorf("steps: %w", err)
+	}
 	for _, runID := range runIDs {
-		first := steps[firstOf[runID]]
-		sortTime := now
-		if first.StartedAt != nil {
-			sortTime = first.StartedAt.UnixNano()
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO runs (account_id, id, agent_id, status, sort_time) VALUES (?, ?, '', 'processing', ?) ON CONFLICT (account_id, id) DO NOTHING`,
-			accountID, runID, sortTime); err != nil {
-			return fmt.Errorf("steps[%d]: %w", firstOf[runID], err)
-		}
-		var count int64
-		if err := tx.QueryRow(ctx, `SELECT step_count FROM runs WHERE account_id = ? AND id = ?`, accountID, runID).Scan(&count); err != nil {
-			return err
-		}
-		if count == 0 {
+		if counts[runID] == 0 {
 			continue
 		}
 		rows, err := tx.Query(ctx, `SELECT seq, id FROM steps WHERE account_id = ? AND run_id = ?`, accountID, runID)
@@ -340,6 +359,47 @@ func (s *Store) ingestSteps(ctx context.Context, tx *Tx, accountID string, steps
 		}
 	}
 	return nil
+}
+
+// placeholderRuns creates the runs that steps name but that do not exist yet
+// (as "processing", sorted by their first step's start), and answers every
+// run's stored step count, in two statements per runsPerStatement runs.
+func (s *Store) placeholderRuns(ctx context.Context, tx *Tx, accountID string, runIDs []string, sortTime func(string) int64) (map[string]int64, error) {
+	counts := make(map[string]int64, len(runIDs))
+	for start := 0; start < len(runIDs); start += runUpsertsPerStatement {
+		chunk := runIDs[start:min(start+runUpsertsPerStatement, len(runIDs))]
+		rows := make([]string, len(chunk))
+		args := make([]any, 0, 3*len(chunk))
+		in := make([]any, 0, len(chunk)+1)
+		in = append(in, accountID)
+		for i, id := range chunk {
+			rows[i] = "(?, ?, '', 'processing', ?)"
+			args = append(args, accountID, id, sortTime(id))
+			in = append(in, id)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO runs (account_id, id, agent_id, status, sort_time) VALUES `+strings.Join(rows, ", ")+
+			` ON CONFLICT (account_id, id) DO NOTHING`, args...); err != nil {
+			return nil, err
+		}
+		r, err := tx.Query(ctx, `SELECT id, step_count FROM runs WHERE account_id = ? AND id IN (`+marks(len(chunk))+`)`, in...)
+		if err != nil {
+			return nil, err
+		}
+		for r.Next() {
+			var id string
+			var n int64
+			if err := r.Scan(&id, &n); err != nil {
+				r.Close()
+				return nil, err
+			}
+			counts[id] = n
+		}
+		r.Close()
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return counts, nil
 }
 
 // isSeqClash recognises a violation of the unique (run, seq) index, which
