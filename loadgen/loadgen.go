@@ -115,25 +115,41 @@ func Run(ctx context.Context, c *client.Client, o Options) Result {
 	for i := range bodies {
 		bodies[i] = o.Batch(i)
 	}
+	res := sendAll(ctx, len(bodies), o.Concurrency, func(i int) error {
+		return c.Do(ctx, "POST", "/api/v1/ingest", bodies[i], nil)
+	})
+	n := int64(o.Batches) - res.Errors
+	res.Runs, res.Steps = n*int64(o.RunsPerBatch), n*int64(o.RunsPerBatch*o.StepsPerRun)
+	return res
+}
+
+// sendAll calls send for 0..n-1 from concurrency goroutines and answers the
+// elapsed time and the failures (Runs and Steps are left to the caller).
+func sendAll(ctx context.Context, n, concurrency int, send func(i int) error) Result {
 	var next, errs atomic.Int64
+	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	start := time.Now()
-	for w := 0; w < o.Concurrency; w++ {
+	for range concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(bodies) || ctx.Err() != nil {
+				if i >= n || ctx.Err() != nil {
 					return
 				}
-				if err := c.Do(ctx, "POST", "/api/v1/ingest", bodies[i], nil); err != nil {
+				if err := send(i); err != nil {
 					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	n := int64(o.Batches) - errs.Load()
-	return Result{Runs: n * int64(o.RunsPerBatch), Steps: n * int64(o.RunsPerBatch*o.StepsPerRun), Elapsed: time.Since(start), Errors: errs.Load()}
+	res := Result{Elapsed: time.Since(start), Errors: errs.Load()}
+	if msg, ok := firstErr.Load().(string); ok {
+		res.FirstError = msg
+	}
+	return res
 }

@@ -9,8 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -108,32 +106,9 @@ func RunOTLP(ctx context.Context, t OTLPTarget, o Options) Result {
 	for i := range bodies {
 		bodies[i] = o.OTLPRequest(i)
 	}
-	var next, errs atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range o.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(bodies) || ctx.Err() != nil {
-					return
-				}
-				if err := t.send(ctx, bodies[i]); err != nil {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	n := int64(o.Batches) - errs.Load()
-	res := Result{Runs: n * int64(o.RunsPerBatch), Steps: n * int64(o.RunsPerBatch*(o.StepsPerRun+1)), Elapsed: time.Since(start), Errors: errs.Load()}
-	if err, ok := firstErr.Load().(error); ok {
-		res.FirstError = err.Error()
-	}
+	res := sendAll(ctx, len(bodies), o.Concurrency, func(i int) error { return t.send(ctx, bodies[i]) })
+	n := int64(o.Batches) - res.Errors
+	res.Runs, res.Steps = n*int64(o.RunsPerBatch), n*int64(o.RunsPerBatch*(o.StepsPerRun+1))
 	return res
 }
 
