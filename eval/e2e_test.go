@@ -266,3 +266,38 @@ func TestJobOver10000Runs(t *testing.T) {
 		t.Fatalf("pass %d fail %d", p, f)
 	}
 }
+
+// TestLateStepsReevaluate: an ended run that receives a step afterwards (a
+// late span, an SDK's last flush) is evaluated again with it.
+func TestLateStepsReevaluate(t *testing.T) {
+	e := start(t)
+	var ev agenttrace.Evaluator
+	e.mustDo(adminKey, "POST", "/api/v1/evaluators", map[string]any{"name": "no-email", "kind": "builtin", "agent_ids": []string{"bot"},
+		"config": map[string]any{"check": "banned_tools", "params": map[string]any{"tools": []string{"send_email"}}}}, 201, &ev)
+	verdict := func(want string) agenttrace.EvalResult {
+		t.Helper()
+		var r agenttrace.Run
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			r = agenttrace.Run{}
+			e.mustDo(adminKey, "GET", "/api/v1/runs/late", nil, 200, &r)
+			if len(r.Evaluations) == 1 && r.Evaluations[0].Verdict == want {
+				return r.Evaluations[0]
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("run late: evaluations %+v, want one %q", r.Evaluations, want)
+		return agenttrace.EvalResult{}
+	}
+	e.mustDo(adminKey, "POST", "/api/v1/ingest", map[string]any{
+		"runs":  []any{run("late", "bot", "completed", "")},
+		"steps": []any{map[string]any{"id": "late-1", "run_id": "late", "seq": 0, "name": "lookup", "type": "tool", "output": "found"}},
+	}, 200, nil)
+	verdict("pass")
+	e.mustDo(adminKey, "POST", "/api/v1/ingest", map[string]any{
+		"steps": []any{map[string]any{"id": "late-2", "run_id": "late", "seq": 1, "name": "send_email", "type": "tool", "output": "sent"}},
+	}, 200, nil)
+	if v := verdict("fail"); v.StepID != "late-2" {
+		t.Fatalf("the failing verdict points at step %q, want late-2", v.StepID)
+	}
+}

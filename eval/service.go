@@ -111,16 +111,28 @@ func (s *Service) attached(ctx context.Context, accountID string) ([]agenttrace.
 }
 
 // OnIngest is the api.Server hook: the runs of a batch that ended
-// (completed or failed) and have attached evaluators become one job. It
-// costs one cached lookup, and one insert when there is work.
+// (completed or failed) and have attached evaluators become one job, and so
+// do ended runs that only received steps (a late span, an SDK's last
+// flush): their verdicts are redone with the new steps. It costs one cached
+// lookup, plus, when evaluators are attached, one light read per run that
+// got steps without its run, and one insert when there is work.
 func (s *Service) OnIngest(ctx context.Context, accountID string, b *agenttrace.Batch) {
 	var ended []agenttrace.Run
+	inBatch := make(map[string]bool, len(b.Runs))
 	for i := range b.Runs {
+		inBatch[b.Runs[i].ID] = true
 		if st := b.Runs[i].Status; st == agenttrace.StatusCompleted || st == agenttrace.StatusFailed {
 			ended = append(ended, b.Runs[i])
 		}
 	}
-	if len(ended) == 0 {
+	var late []string
+	for i := range b.Steps {
+		if id := b.Steps[i].RunID; !inBatch[id] {
+			inBatch[id] = true
+			late = append(late, id)
+		}
+	}
+	if len(ended) == 0 && len(late) == 0 {
 		return
 	}
 	evs, err := s.attached(ctx, accountID)
@@ -130,6 +142,16 @@ func (s *Service) OnIngest(ctx context.Context, accountID string, b *agenttrace.
 	}
 	if len(evs) == 0 {
 		return
+	}
+	for _, id := range late {
+		r, err := s.lightRun(ctx, accountID, id)
+		if err != nil {
+			s.Logger.Error("evaluations: reading a run that got late steps", "account", accountID, "run", id, "err", err)
+			continue
+		}
+		if r != nil && (r.Status == agenttrace.StatusCompleted || r.Status == agenttrace.StatusFailed) {
+			ended = append(ended, *r)
+		}
 	}
 	var ids []string
 	for _, r := range ended {
@@ -146,6 +168,16 @@ func (s *Service) OnIngest(ctx context.Context, accountID string, b *agenttrace.
 	if _, err := s.CreateJob(context.WithoutCancel(ctx), accountID, JobParams{Auto: true, RunIDs: ids}, int64(len(ids))); err != nil {
 		s.Logger.Error("evaluations: creating the job for new runs", "account", accountID, "runs", len(ids), "err", err)
 	}
+}
+
+// lightRun reads a run without its steps (nil when there is none).
+func (s *Service) lightRun(ctx context.Context, accountID, id string) (*agenttrace.Run, error) {
+	p, err := s.Store.ListRuns(ctx, accountID, store.ListOptions{
+		Query: &query.Query{Terms: []query.Term{{Field: query.FieldID, Op: query.OpEq, Value: id}}}, Limit: 1, Light: true})
+	if err != nil || len(p.Runs) == 0 {
+		return nil, err
+	}
+	return &p.Runs[0], nil
 }
 
 // CreateJob stores a queued evaluation job and wakes a worker.
