@@ -27,7 +27,7 @@ type env struct {
 func start(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), BootstrapKey: adminKey})
+	srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), BootstrapKey: adminKey, JudgeAllow: []string{"127.0.0.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

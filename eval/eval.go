@@ -48,6 +48,9 @@ func NeedsText(c Checker) bool {
 // Options tune evaluators; the zero value is the production default.
 type Options struct {
 	HTTPClient *http.Client // judge calls; default has no overall timeout (each call has its own)
+	// Guard, when set, refuses judge URLs that name internal addresses
+	// when an evaluator is saved (its Client enforces it when dialling).
+	Guard *JudgeGuard
 }
 
 // Compile validates an evaluator's configuration and prepares it to run.

@@ -60,6 +60,11 @@ func compileJudge(raw json.RawMessage, secret string, opts Options) (*judge, err
 	if c.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, agenttrace.Errorf(agenttrace.EINVALID, "config.url: required, the http(s) URL of an OpenAI-compatible API (e.g. https://api.openai.com/v1)")
 	}
+	if opts.Guard != nil {
+		if err := opts.Guard.CheckURL(u); err != nil {
+			return nil, err
+		}
+	}
 	if c.Model == "" {
 		return nil, agenttrace.Errorf(agenttrace.EINVALID, "config.model: required (e.g. gpt-4o-mini)")
 	}

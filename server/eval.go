@@ -18,6 +18,8 @@ func mountEval(ctx context.Context, s *Server) error {
 		return nil
 	}
 	svc.Wake = s.Jobs.Wake
+	guard := &eval.JudgeGuard{Allow: s.Config.JudgeAllow}
+	svc.Opts = eval.Options{HTTPClient: guard.Client(), Guard: guard}
 	web.UseEvaluations(s.API, svc)
 	svc.Register(s.Mux(), s.API)
 	s.Jobs.Register(eval.JobKind, svc.Handle)

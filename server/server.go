@@ -35,7 +35,10 @@ type Config struct {
 	Demo         bool   // fill an empty store with demo data
 	BootstrapKey string // the first admin key; random when empty
 	OTLPGRPCAddr string // listen address of the OTLP/gRPC receiver; off when empty
-	Logger       *slog.Logger
+	// JudgeAllow lists the internal addresses ("host", "host:port", "*")
+	// that judge evaluators may call; others are refused (eval.JudgeGuard).
+	JudgeAllow []string
+	Logger     *slog.Logger
 	// Out receives the one-time messages for the person starting the server.
 	Out io.Writer
 }

@@ -3,8 +3,10 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,5 +131,30 @@ func TestGracefulShutdownKeepsAcknowledgedWrites(t *testing.T) {
 	})
 	if missing > 0 {
 		t.Fatalf("%d acknowledged runs lost of %d", missing, acked.Load())
+	}
+}
+
+// TestJudgeToInternalAddressRefused: without AGENTTRACE_JUDGE_ALLOW, an
+// account admin cannot point a judge at the server's own network.
+func TestJudgeToInternalAddressRefused(t *testing.T) {
+	ctx := context.Background()
+	const key = "at_judge_guard_test_0123456789"
+	srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), BootstrapKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer func() { ts.Close(); srv.Close(ctx) }()
+	body := `{"name":"j","kind":"judge","config":{"url":"http://169.254.169.254/v1","model":"m"},"api_key":"x"}`
+	req, _ := http.NewRequest("POST", ts.URL+"/api/v1/evaluators", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(msg), "AGENTTRACE_JUDGE_ALLOW") {
+		t.Fatalf("%d %s: want 400 naming AGENTTRACE_JUDGE_ALLOW", resp.StatusCode, msg)
 	}
 }

@@ -30,7 +30,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), BootstrapKey: bootstrapKey, Demo: true})
+	srv, err := server.New(ctx, server.Config{DataDir: t.TempDir(), BootstrapKey: bootstrapKey, Demo: true, JudgeAllow: []string{"127.0.0.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

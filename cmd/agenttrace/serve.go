@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/agenttrace/agenttrace/server"
 )
@@ -36,6 +37,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, opts))
 	}
 	cfg.BootstrapKey = os.Getenv("AGENTTRACE_BOOTSTRAP_KEY")
+	for _, h := range strings.Split(os.Getenv("AGENTTRACE_JUDGE_ALLOW"), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.JudgeAllow = append(cfg.JudgeAllow, h)
+		}
+	}
 	cfg.Out = stdout
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
