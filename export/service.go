@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +52,12 @@ type Result struct {
 	File     string `json:"file"`     // name under the exports folder
 	Filename string `json:"filename"` // offered to the downloader
 	Node     string `json:"node"`     // host name of the replica holding the file
+	// Stored is "database" when the file is kept in the store (Service.Shared).
+	Stored string `json:"stored,omitempty"`
 }
+
+// storedInDatabase is Result.Stored for files kept by store.ExportFiles.
+const storedInDatabase = "database"
 
 // Progress is how far a job got.
 type Progress struct {
@@ -92,6 +98,9 @@ type Service struct {
 	Retention time.Duration // default DefaultRetention
 	PageSize  int           // runs per store query, default DefaultPageSize
 	Now       func() time.Time
+	// Shared keeps finished files in the database (the store must implement
+	// store.ExportFiles), so that any of several replicas serves a download.
+	Shared bool
 }
 
 const basePath = "/authenticated/resource-exports"
@@ -355,6 +364,17 @@ func (s *Service) Download(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, fmt.Errorf("export %s: no file in its result %q", j.ID, j.Result))
 		return
 	}
+	name := res.Filename
+	if name == "" {
+		name = Filename(p, j.CreatedAt)
+	}
+	w.Header().Set("Content-Type", ContentType(p.Format, p.Gzip))
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+	w.Header().Set("Cache-Control", "private, no-store")
+	if res.Stored == storedInDatabase {
+		s.downloadStored(w, r, j.ID, res)
+		return
+	}
 	f, err := os.Open(filepath.Join(s.Dir, filepath.Base(res.File)))
 	if errors.Is(err, fs.ErrNotExist) {
 		msg := fmt.Sprintf("export %s: its file is gone (files are removed %s after the export)", j.ID, s.retention())
@@ -374,14 +394,48 @@ func (s *Service) Download(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, err)
 		return
 	}
-	name := res.Filename
-	if name == "" {
-		name = Filename(p, j.CreatedAt)
-	}
-	w.Header().Set("Content-Type", ContentType(p.Format, p.Gzip))
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
-	w.Header().Set("Cache-Control", "private, no-store")
 	http.ServeContent(w, r, name, fi.ModTime(), f)
+}
+
+// downloadStored streams a file kept in the database (no Range support:
+// the whole file, part by part, with its length).
+func (s *Service) downloadStored(w http.ResponseWriter, r *http.Request, jobID string, res Result) {
+	files, ok := s.Store.(store.ExportFiles)
+	if !ok {
+		api.WriteError(w, r, fmt.Errorf("export %s: its file is in a database this store cannot read", jobID))
+		return
+	}
+	if r.Method == http.MethodHead {
+		w.Header().Set("Content-Length", strconv.FormatInt(res.Bytes, 10))
+		return
+	}
+	// Nothing is sent before the first part: a missing file still gets its error.
+	lw := &lazyLength{w: w, length: res.Bytes}
+	if err := files.ExportFile(r.Context(), jobID, lw); err != nil {
+		if !lw.started {
+			if agenttrace.ErrorCode(err) == agenttrace.ENOTFOUND {
+				err = agenttrace.Errorf(agenttrace.ENOTFOUND, "export %s: its file is gone (files are removed %s after the export)", jobID, s.retention())
+			}
+			api.WriteError(w, r, err)
+			return
+		}
+		s.logger().Warn("export download cut short", "job", jobID, "err", err)
+	}
+}
+
+// lazyLength sets Content-Length when the first bytes are written.
+type lazyLength struct {
+	w       http.ResponseWriter
+	length  int64
+	started bool
+}
+
+func (l *lazyLength) Write(p []byte) (int, error) {
+	if !l.started {
+		l.started = true
+		l.w.Header().Set("Content-Length", strconv.FormatInt(l.length, 10))
+	}
+	return l.w.Write(p)
 }
 
 func (s *Service) retention() time.Duration {
@@ -471,12 +525,36 @@ func (s *Service) Run(ctx context.Context, j agenttrace.Job, p *jobs.Progress) (
 	}
 	done = true
 	syncDir(s.Dir)
+	stored := ""
+	if s.Shared {
+		if err := s.storeFile(ctx, j.ID, filepath.Join(s.Dir, final)); err != nil {
+			return nil, err
+		}
+		stored = storedInDatabase
+	}
 	if err := p.Set(ctx, counts.Runs, counts.Runs); err != nil && !errors.Is(err, jobs.ErrCanceled) {
 		s.logger().Warn("export progress", "job", j.ID, "err", err)
 	}
 	host, _ := os.Hostname()
 	return Result{Bytes: cw.n, Runs: counts.Runs, Steps: counts.Steps, File: final,
-		Filename: Filename(params, j.CreatedAt), Node: host}, nil
+		Filename: Filename(params, j.CreatedAt), Node: host, Stored: stored}, nil
+}
+
+// storeFile moves a finished file into the database (one transaction) and
+// removes the local copy.
+func (s *Service) storeFile(ctx context.Context, jobID, path string) error {
+	files, ok := s.Store.(store.ExportFiles)
+	if !ok {
+		return fmt.Errorf("export %s: shared export files need a store with store.ExportFiles", jobID)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	defer f.Close()
+	_, err = files.PutExportFile(ctx, jobID, bufio.NewReaderSize(f, 1<<20))
+	return err
 }
 
 func syncDir(dir string) {

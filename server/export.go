@@ -16,8 +16,9 @@ import (
 func init() { mounts = append(mounts, mountExport) }
 
 // mountExport adds the resource-exports API, the "export" job kind and the
-// retention sweep. Files live in DATA/exports of the replica that wrote them
-// (see docs/export-format.md for the several-replica limitation).
+// retention sweep. Files are written in DATA/exports; on PostgreSQL, where
+// several replicas may share the store, finished files move into the
+// database so that any replica serves the download.
 // AGENTTRACE_EXPORT_RETENTION sets how long files and finished export jobs
 // are kept: a Go duration (72h) or days (7d); default 7d.
 func mountExport(ctx context.Context, s *Server) error {
@@ -32,6 +33,7 @@ func mountExport(ctx context.Context, s *Server) error {
 		Logger:    s.Config.Logger,
 		Wake:      s.Jobs.Wake,
 		Retention: retention,
+		Shared:    s.Config.DatabaseURL != "",
 	}
 	svc.Register(s.Mux())
 	web.UseExports(s.API, svc) // the UI's export pages use this service

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/agenttrace/agenttrace"
@@ -27,6 +28,17 @@ type Exports interface {
 	// RunStats counts the runs matching q and sums their step counts.
 	RunStats(ctx context.Context, accountID string, q *query.Query) (RunStats, error)
 	// DeleteJobsFinishedBefore removes finished jobs of a kind (of every
-	// account) that finished before t, and answers how many.
+	// account) that finished before t, with their stored export files, and
+	// answers how many.
 	DeleteJobsFinishedBefore(ctx context.Context, kind string, t time.Time) (int64, error)
+}
+
+// ExportFiles keeps finished export files in the database, so that every
+// replica sharing it can serve a download (PostgreSQL with several servers).
+type ExportFiles interface {
+	// PutExportFile replaces the stored file of a job by all of r, in one
+	// transaction (a failure stores nothing), and answers its size.
+	PutExportFile(ctx context.Context, jobID string, r io.Reader) (int64, error)
+	// ExportFile writes the stored file of a job to w (ENOTFOUND if none).
+	ExportFile(ctx context.Context, jobID string, w io.Writer) error
 }

@@ -1,8 +1,12 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/agenttrace/agenttrace"
@@ -76,13 +80,58 @@ func testExports(t *testing.T, st store.Store) {
 	if err := st.FinishJob(ctx, j.ID, "w", agenttrace.JobCompleted, nil, ""); err != nil {
 		t.Fatal(err)
 	}
+	files, hasFiles := st.(store.ExportFiles)
+	if hasFiles {
+		testExportFiles(t, files, j.ID)
+	}
 	if n, err := ex.DeleteJobsFinishedBefore(ctx, "export-test", time.Now().Add(-time.Hour)); err != nil || n != 0 {
 		t.Fatalf("deleted recent jobs: %d %v", n, err)
 	}
 	if n, err := ex.DeleteJobsFinishedBefore(ctx, "export-test", time.Now().Add(time.Hour)); err != nil || n != 1 {
 		t.Fatalf("delete finished: %d %v", n, err)
 	}
+	if hasFiles {
+		if err := files.ExportFile(ctx, j.ID, io.Discard); agenttrace.ErrorCode(err) != agenttrace.ENOTFOUND {
+			t.Fatalf("the file of a removed job: %v, want ENOTFOUND", err)
+		}
+	}
 	if list, _ := st.ListJobs(ctx, "acme", "export-test", 10); len(list) != 1 || list[0].Status != agenttrace.JobQueued {
 		t.Fatalf("left jobs: %+v", list)
+	}
+}
+
+// testExportFiles stores a file of several parts, reads it back, replaces
+// it by a shorter one (no part of the first may remain) and checks that a
+// failing reader stores nothing.
+func testExportFiles(t *testing.T, files store.ExportFiles, jobID string) {
+	ctx := context.Background()
+	big := make([]byte, 2<<20+12345)
+	for i := range big {
+		big[i] = byte(i*7 + i>>11)
+	}
+	if n, err := files.PutExportFile(ctx, jobID, bytes.NewReader(big)); err != nil || n != int64(len(big)) {
+		t.Fatalf("put: %d %v", n, err)
+	}
+	var got bytes.Buffer
+	if err := files.ExportFile(ctx, jobID, &got); err != nil || !bytes.Equal(got.Bytes(), big) {
+		t.Fatalf("read back %d bytes (%v), want the %d stored", got.Len(), err, len(big))
+	}
+	small := []byte(`{"id":"run-1"}` + "\n")
+	if _, err := files.PutExportFile(ctx, jobID, bytes.NewReader(small)); err != nil {
+		t.Fatal(err)
+	}
+	got.Reset()
+	if err := files.ExportFile(ctx, jobID, &got); err != nil || !bytes.Equal(got.Bytes(), small) {
+		t.Fatalf("after replacing: %q (%v)", got.Bytes(), err)
+	}
+	if _, err := files.PutExportFile(ctx, jobID, io.MultiReader(bytes.NewReader(big), iotest.ErrReader(errors.New("disk gone")))); err == nil {
+		t.Fatal("a failing reader was stored")
+	}
+	got.Reset()
+	if err := files.ExportFile(ctx, jobID, &got); err != nil || !bytes.Equal(got.Bytes(), small) {
+		t.Fatalf("a failed put changed the file: %d bytes (%v)", got.Len(), err)
+	}
+	if err := files.ExportFile(ctx, "no-such-job", io.Discard); agenttrace.ErrorCode(err) != agenttrace.ENOTFOUND {
+		t.Fatalf("missing file: %v", err)
 	}
 }
