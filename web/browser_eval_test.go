@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -73,9 +74,10 @@ func TestBrowserEvaluate(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[name=evaluator]`)),
 		chromedp.Click(chromedp.ID("start-evaluation")),
 		chromedp.WaitVisible(chromedp.ID("progress")),
-		// the polling script reloads the page when the job ends
-		chromedp.WaitVisible(chromedp.ID("verdicts")),
 	)
+	// The polling script reloads the page when the job ends. Verdicts show
+	// page by page while it runs, so wait for the status itself.
+	waitJobCompleted(t, ctx)
 	if st := get(t, ctx, chromedp.Text(chromedp.ID("job-status"))); st != "completed" {
 		t.Fatalf("job status %q", st)
 	}
@@ -96,8 +98,9 @@ func TestBrowserEvaluate(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`input[name=evaluator]`)),
 		chromedp.Click(chromedp.CSS(`.evchoice:nth-child(2) input[name=evaluator]`)),
 		chromedp.Click(chromedp.ID("start-evaluation")),
-		chromedp.WaitVisible(chromedp.ID("verdicts")),
+		chromedp.WaitVisible(chromedp.ID("job-status")),
 	)
+	waitJobCompleted(t, ctx)
 	shots["evaluation-query"] = get(t, ctx, chromedp.Location())
 
 	dir := os.Getenv("AGENTTRACE_SHOTS_EVAL")
@@ -144,4 +147,24 @@ func TestBrowserEvaluate(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "evaluator-error-390.png"), shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// waitJobCompleted waits until the evaluation page shows its job completed,
+// with its verdicts. The page's polling script reloads it when the job ends,
+// so a check may meet a navigation: it is simply tried again.
+func waitJobCompleted(t *testing.T, ctx context.Context) {
+	t.Helper()
+	deadline := time.Now().Add(25 * time.Second)
+	for time.Now().Before(deadline) {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		done, err := chromedp.Run(cctx, chromedp.Evaluate[bool](`(() => { const s = document.querySelector("#job-status");
+			return s !== null && s.textContent === "completed" && document.querySelector("#verdicts") !== null; })()`))
+		cancel()
+		if err == nil && done {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the evaluation job did not show completed with its verdicts within 25 s (status %q)",
+		get(t, ctx, chromedp.Text(chromedp.ID("job-status"))))
 }
