@@ -58,39 +58,13 @@ func (e *runEncoder) run(r *Run) error {
 		e.b = append(e.b, `,"trigger":`...)
 		e.str(r.Trigger)
 	}
-	if err := e.payload(`,"input":`, r.Input); err != nil {
+	var errType, errMsg, errStep string
+	if r.Error != nil {
+		errType, errMsg, errStep = r.Error.Type, r.Error.Message, r.Error.StepID
+	}
+	if err := e.shared(r.Input, r.Output, r.Error != nil, errType, errMsg, errStep, r.StartedAt, r.EndedAt, r.DurationMS, r.Credits, r.Usage); err != nil {
 		return err
 	}
-	if err := e.payload(`,"output":`, r.Output); err != nil {
-		return err
-	}
-	e.b = append(e.b, `,"error":`...)
-	if r.Error == nil {
-		e.b = append(e.b, "null"...)
-	} else {
-		e.b = append(e.b, '{')
-		if r.Error.Type != "" {
-			e.b = append(e.b, `"type":`...)
-			e.str(r.Error.Type)
-			e.b = append(e.b, ',')
-		}
-		e.b = append(e.b, `"message":`...)
-		e.str(r.Error.Message)
-		if r.Error.StepID != "" {
-			e.b = append(e.b, `,"step_id":`...)
-			e.str(r.Error.StepID)
-		}
-		e.b = append(e.b, '}')
-	}
-	e.optTime(`,"started_at":`, r.StartedAt)
-	e.optTime(`,"ended_at":`, r.EndedAt)
-	if err := e.float(`,"duration_ms":`, r.DurationMS); err != nil {
-		return err
-	}
-	if err := e.float(`,"credits":`, r.Credits); err != nil {
-		return err
-	}
-	e.usage(r.Usage)
 	if err := e.metadata(r.Metadata); err != nil {
 		return err
 	}
@@ -165,35 +139,13 @@ func (e *runEncoder) step(s *agenttrace.Step) error {
 	e.str(string(s.Type))
 	e.b = append(e.b, `,"status":`...)
 	e.str(string(s.Status))
-	if err := e.payload(`,"input":`, s.Input); err != nil {
+	var errType, errMsg string
+	if s.Error != nil {
+		errType, errMsg = s.Error.Type, s.Error.Message
+	}
+	if err := e.shared(s.Input, s.Output, s.Error != nil, errType, errMsg, "", s.StartedAt, s.EndedAt, s.DurationMS, s.Credits, s.Usage); err != nil {
 		return err
 	}
-	if err := e.payload(`,"output":`, s.Output); err != nil {
-		return err
-	}
-	e.b = append(e.b, `,"error":`...)
-	if s.Error == nil {
-		e.b = append(e.b, "null"...)
-	} else {
-		e.b = append(e.b, '{')
-		if s.Error.Type != "" {
-			e.b = append(e.b, `"type":`...)
-			e.str(s.Error.Type)
-			e.b = append(e.b, ',')
-		}
-		e.b = append(e.b, `"message":`...)
-		e.str(s.Error.Message)
-		e.b = append(e.b, '}')
-	}
-	e.optTime(`,"started_at":`, s.StartedAt)
-	e.optTime(`,"ended_at":`, s.EndedAt)
-	if err := e.float(`,"duration_ms":`, s.DurationMS); err != nil {
-		return err
-	}
-	if err := e.float(`,"credits":`, s.Credits); err != nil {
-		return err
-	}
-	e.usage(s.Usage)
 	if s.Model != "" {
 		e.b = append(e.b, `,"model":`...)
 		e.str(s.Model)
@@ -202,6 +154,47 @@ func (e *runEncoder) step(s *agenttrace.Step) error {
 		return err
 	}
 	e.b = append(e.b, '}')
+	return nil
+}
+
+// shared writes the fields runs and steps have in common, in their order:
+// input, output, error, started_at, ended_at, duration_ms, credits, usage.
+// A step's error has no step_id, so errStep is "" for steps.
+func (e *runEncoder) shared(in, out json.RawMessage, hasErr bool, errType, errMsg, errStep string,
+	started, ended *time.Time, duration, credits float64, u agenttrace.Usage) error {
+	if err := e.payload(`,"input":`, in); err != nil {
+		return err
+	}
+	if err := e.payload(`,"output":`, out); err != nil {
+		return err
+	}
+	e.b = append(e.b, `,"error":`...)
+	if !hasErr {
+		e.b = append(e.b, "null"...)
+	} else {
+		e.b = append(e.b, '{')
+		if errType != "" {
+			e.b = append(e.b, `"type":`...)
+			e.str(errType)
+			e.b = append(e.b, ',')
+		}
+		e.b = append(e.b, `"message":`...)
+		e.str(errMsg)
+		if errStep != "" {
+			e.b = append(e.b, `,"step_id":`...)
+			e.str(errStep)
+		}
+		e.b = append(e.b, '}')
+	}
+	e.optTime(`,"started_at":`, started)
+	e.optTime(`,"ended_at":`, ended)
+	if err := e.float(`,"duration_ms":`, duration); err != nil {
+		return err
+	}
+	if err := e.float(`,"credits":`, credits); err != nil {
+		return err
+	}
+	e.usage(u)
 	return nil
 }
 
