@@ -418,13 +418,11 @@ func (s *Store) recomputeRuns(ctx context.Context, tx *Tx, accountID string, ids
 		args = append(args, id)
 	}
 	in := "(" + marks(len(ids)) + ")"
-	// Lock the runs' rows first. With several writers (PostgreSQL replicas) a
-	// concurrent batch adding steps to the same run then waits here until the
-	// other commits, and the sums below, each read with a fresh snapshot
-	// (READ COMMITTED), include its steps. SQLite has one writer: no change.
-	if _, err := tx.Exec(ctx, `UPDATE runs SET step_count = step_count WHERE account_id = ? AND id IN `+in, args...); err != nil {
-		return err
-	}
+	// The sums below see every committed step of these runs: SQLite has one
+	// writer, and on PostgreSQL the batch holds its runs' locks (RunLocker)
+	// from its start, so a concurrent batch about the same runs has either
+	// committed before this one began or waits until it commits. (A dialect
+	// with several writers must implement RunLocker.)
 	type stepSums struct {
 		count            int64
 		credits          float64

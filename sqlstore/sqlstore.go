@@ -44,10 +44,12 @@ type Retryable interface {
 	Retryable(err error) bool
 }
 
-// RunLocker is implemented by dialects with row locks (PostgreSQL): Ingest
-// calls LockRuns first with every run a batch touches, so that concurrent
-// batches about the same runs take their locks in one order, whatever the
-// order of their items, instead of deadlocking.
+// RunLocker is implemented by dialects with several writers (PostgreSQL):
+// Ingest calls LockRuns first with every run a batch touches, so that
+// concurrent batches about the same runs take their locks in one order,
+// whatever the order of their items, instead of deadlocking, and so that
+// run totals are computed with every committed step. A dialect with several
+// writers must implement it.
 type RunLocker interface {
 	LockRuns(ctx context.Context, tx *Tx, accountID string, runIDs []string) error
 }
