@@ -23,10 +23,13 @@ func WithKey(ctx context.Context, k agenttrace.APIKey) context.Context {
 }
 
 // BearerSecret extracts the secret of an "Authorization: Bearer" header.
-func BearerSecret(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
+func BearerSecret(r *http.Request) string { return ParseBearer(r.Header.Get("Authorization")) }
+
+// ParseBearer answers the secret of an authorization value "Bearer SECRET"
+// ("" when it is not one); gRPC metadata carries the same value.
+func ParseBearer(v string) string {
+	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		return strings.TrimSpace(v[7:])
 	}
 	return ""
 }

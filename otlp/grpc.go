@@ -2,7 +2,6 @@ package otlp
 
 import (
 	"context"
-	"strings"
 
 	"github.com/agenttrace/agenttrace"
 	"github.com/agenttrace/agenttrace/api"
@@ -39,13 +38,7 @@ func (t traceService) Export(ctx context.Context, req *coltracepb.ExportTraceSer
 			return resp, nil
 		}
 	}
-	code := agenttrace.ErrorCode(err)
-	if code == agenttrace.EINTERNAL {
-		api.Logger.Error("internal error", "method", "grpc TraceService/Export", "err", err)
-	}
-	if t.h.API.Metrics != nil {
-		t.h.API.Metrics.Rejected.Inc()
-	}
+	code := t.h.rejected("grpc", "TraceService/Export", err)
 	return nil, status.Error(grpcCode(code), agenttrace.ErrorMessage(err))
 }
 
@@ -53,8 +46,8 @@ func (t traceService) authenticate(ctx context.Context) (agenttrace.APIKey, erro
 	md, _ := metadata.FromIncomingContext(ctx)
 	var secret string
 	for _, v := range md.Get("authorization") {
-		if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-			secret = strings.TrimSpace(v[7:])
+		if b := api.ParseBearer(v); b != "" {
+			secret = b
 		}
 	}
 	if secret == "" {

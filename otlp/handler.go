@@ -33,7 +33,7 @@ const MaxDecodedBytes = 4 * agenttrace.MaxBodyBytes
 // requests are written in several (each whole or not at all).
 const maxChunk = 5000
 
-// Handler takes export requests over HTTP (ServeHTTP) and gRPC (GRPC).
+// Handler takes export requests over HTTP (ServeHTTP) and gRPC (GRPCServer).
 type Handler struct {
 	API *api.Server
 
@@ -318,14 +318,21 @@ func (h *Handler) ingest(ctx context.Context, runs []agenttrace.Run, steps []age
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, enc encoding, err error) {
+	code := h.rejected(r.Method, r.URL.Path, err)
+	writeStatus(w, enc, api.StatusOf(code), int32(grpcCode(code)), agenttrace.ErrorMessage(err))
+}
+
+// rejected counts a refused export request, logs it when it is the server's
+// fault, and answers its error code (for HTTP and gRPC alike).
+func (h *Handler) rejected(method, path string, err error) string {
 	code := agenttrace.ErrorCode(err)
 	if code == agenttrace.EINTERNAL {
-		api.Logger.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		api.Logger.Error("internal error", "method", method, "path", path, "err", err)
 	}
 	if h.API.Metrics != nil {
 		h.API.Metrics.Rejected.Inc()
 	}
-	writeStatus(w, enc, api.StatusOf(code), int32(grpcCode(code)), agenttrace.ErrorMessage(err))
+	return code
 }
 
 // writeStatus answers a failure with a google.rpc.Status, as OTLP/HTTP says.
