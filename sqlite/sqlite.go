@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/agenttrace/agenttrace/sqlstore"
@@ -70,18 +69,35 @@ func OpenFile(ctx context.Context, path string) (*sqlstore.Store, error) {
 		write.Close()
 		return nil, err
 	}
-	read, err := sql.Open("sqlite", dsn("", readCacheKiB))
+	ix, err := openIndexer(ctx, path+SearchSuffix)
 	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	if err := ix.catchUp(ctx, write, path+SearchSuffix); err != nil {
+		ix.db.Close()
+		write.Close()
+		return nil, err
+	}
+	go ix.run()
+	readDSN := dsn("", readCacheKiB)
+	searchFiles.Store(readDSN, path+SearchSuffix)
+	read, err := sql.Open(searchReadDriver, readDSN)
+	if err != nil {
+		ix.close()
 		write.Close()
 		return nil, err
 	}
 	read.SetMaxOpenConns(max(4, 2*runtime.NumCPU()))
 	read.SetMaxIdleConns(max(4, 2*runtime.NumCPU()))
-	st := sqlstore.New(read, write, dialect{})
+	st := sqlstore.New(read, write, dialect{ix: ix})
 	stop := make(chan struct{})
 	done := make(chan struct{})
+	// The readers attach the search file, so the checkpointer's
+	// wal_checkpoint copies the WALs of both files.
 	go checkpointer(read, checkpointEvery, stop, done)
 	st.OnClose(func() {
+		ix.close()
 		close(stop)
 		<-done
 	})
@@ -145,21 +161,25 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return sqlstore.Migrate(ctx, db, migrations, "migrations", dialect{})
 }
 
-type dialect struct{}
+// dialect is the SQLite dialect; ix is the store's search indexer (nil
+// while migrating).
+type dialect struct {
+	ix *indexer
+}
 
 func (dialect) Rebind(q string) string { return q }
 
 func (dialect) Filter() sqlfilter.Dialect { return sqlfilter.SQLite{} }
 
-// textsPerStatement bounds the multi-row FTS statements (2 parameters a row).
-const textsPerStatement = 400
-
-// IndexTexts replaces the FTS5 entries of runs and steps. An entry's rowid is
-// the rowid of its row, so replacing is a delete and an insert by rowid.
-func (dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string, items []sqlstore.TextItem) error {
+// IndexTexts queues the search text of rows written in tx for the indexer
+// (see SearchSuffix): it records their rowids in a search_pending row of tx,
+// has the text queued when tx commits, and makes the commit wait until it is
+// indexed.
+func (d dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string, items []sqlstore.TextItem) error {
 	runs, steps := sqlstore.SplitTexts(items)
-	for start := 0; start < len(runs); start += textsPerStatement {
-		chunk := runs[start:min(start+textsPerStatement, len(runs))]
+	job := &indexJob{done: make(chan error, 1)}
+	for start := 0; start < len(runs); start += ftsPerStatement {
+		chunk := runs[start:min(start+ftsPerStatement, len(runs))]
 		args := []any{accountID}
 		for _, it := range chunk {
 			args = append(args, it.RunID)
@@ -168,7 +188,7 @@ func (dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string
 		if err != nil {
 			return err
 		}
-		if err := replaceTexts(ctx, tx, "runs_fts", chunk, rowids); err != nil {
+		if job.runs, err = withRowids(job.runs, chunk, rowids); err != nil {
 			return err
 		}
 	}
@@ -182,8 +202,8 @@ func (dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string
 		}
 	}
 	rowids := map[[2]string]int64{}
-	for start := 0; start < len(runIDs); start += textsPerStatement {
-		chunk := runIDs[start:min(start+textsPerStatement, len(runIDs))]
+	for start := 0; start < len(runIDs); start += ftsPerStatement {
+		chunk := runIDs[start:min(start+ftsPerStatement, len(runIDs))]
 		got, err := lookupRowids(ctx, tx, `SELECT rowid, run_id, id FROM steps WHERE account_id = ? AND run_id IN (`+marks(len(chunk))+`)`, append([]any{accountID}, chunk...))
 		if err != nil {
 			return err
@@ -192,12 +212,44 @@ func (dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string
 			rowids[k] = v
 		}
 	}
-	for start := 0; start < len(steps); start += textsPerStatement {
-		if err := replaceTexts(ctx, tx, "steps_fts", steps[start:min(start+textsPerStatement, len(steps))], rowids); err != nil {
-			return err
-		}
+	var err error
+	if job.steps, err = withRowids(nil, steps, rowids); err != nil {
+		return err
 	}
+	ix := d.ix
+	if err := tx.QueryRow(ctx, `INSERT INTO search_pending (run_rowids, step_rowids) VALUES (?, ?) RETURNING id`,
+		formatRowids(job.runs), formatRowids(job.steps)).Scan(&job.pending); err != nil {
+		return fmt.Errorf("search pending: %w", err)
+	}
+	// Forget the pending rows already indexed.
+	if done := ix.indexed.Load(); done > ix.cleaned.Load() {
+		if _, err := tx.Exec(ctx, `DELETE FROM search_pending WHERE id <= ?`, done); err != nil {
+			return fmt.Errorf("search pending: %w", err)
+		}
+		ix.cleaned.Store(done)
+	}
+	tx.OnCommit(func() { ix.enqueue(job) })
+	tx.AfterCommit(func(ctx context.Context) error {
+		select {
+		case err := <-job.done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
 	return nil
+}
+
+// withRowids appends items to rows with the rowids of their rows.
+func withRowids(rows []ftsRow, items []sqlstore.TextItem, rowids map[[2]string]int64) ([]ftsRow, error) {
+	for _, it := range items {
+		rowid, ok := rowids[[2]string{it.RunID, it.StepID}]
+		if !ok {
+			return nil, fmt.Errorf("index text: no row for run %q step %q", it.RunID, it.StepID)
+		}
+		rows = append(rows, ftsRow{rowid, it.Body})
+	}
+	return rows, nil
 }
 
 func marks(n int) string { return sqlstore.Marks(n) }
@@ -223,29 +275,4 @@ func lookupRowids(ctx context.Context, tx *sqlstore.Tx, q string, args []any) (m
 		}
 	}
 	return out, rows.Err()
-}
-
-func replaceTexts(ctx context.Context, tx *sqlstore.Tx, table string, items []sqlstore.TextItem, rowids map[[2]string]int64) error {
-	del := make([]any, 0, len(items))
-	ins := make([]any, 0, 2*len(items))
-	var values strings.Builder
-	for _, it := range items {
-		rowid, ok := rowids[[2]string{it.RunID, it.StepID}]
-		if !ok {
-			return fmt.Errorf("index text: no row for run %q step %q", it.RunID, it.StepID)
-		}
-		del = append(del, rowid)
-		ins = append(ins, rowid, it.Body)
-		if values.Len() > 0 {
-			values.WriteString(", ")
-		}
-		values.WriteString("(?, ?)")
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE rowid IN (`+marks(len(del))+`)`, del...); err != nil {
-		return fmt.Errorf("index text: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO `+table+` (rowid, body) VALUES `+values.String(), ins...); err != nil {
-		return fmt.Errorf("index text: %w", err)
-	}
-	return nil
 }

@@ -94,7 +94,9 @@ func (s *Store) ingestOnce(ctx context.Context, accountID string, b *agenttrace.
 	})
 }
 
-func searchBody(input, output []byte, errMsg string) string {
+// SearchBody is the searchable text of a run or step: its input, output and
+// error message.
+func SearchBody(input, output []byte, errMsg string) string {
 	var sb strings.Builder
 	sb.Grow(len(input) + len(output) + len(errMsg) + 2)
 	sb.Write(input)
@@ -133,7 +135,7 @@ func (s *Store) ingestRuns(ctx context.Context, tx *Tx, accountID string, runs [
 			return fmt.Errorf("runs[%d..%d]: %w", start, start+len(chunk)-1, err)
 		}
 		for i := range chunk {
-			texts = append(texts, TextItem{RunID: chunk[i].ID, Body: searchBody(chunk[i].Input, chunk[i].Output, msgs[i])})
+			texts = append(texts, TextItem{RunID: chunk[i].ID, Body: SearchBody(chunk[i].Input, chunk[i].Output, msgs[i])})
 		}
 	}
 	for start := 0; start < len(runs); start += runsPerStatement {
@@ -338,7 +340,7 @@ func (s *Store) ingestSteps(ctx context.Context, tx *Tx, accountID string, steps
 			args = append(args, accountID, st.RunID, st.ID, st.ParentID, st.Seq, st.Name, string(st.Type), string(st.Status),
 				rawOrNil(st.Input), rawOrNil(st.Output), errType, errMsg, nanos(st.StartedAt), nanos(st.EndedAt), st.DurationMS,
 				st.Credits, reported, st.Usage.InputTokens, st.Usage.OutputTokens, st.Model, md)
-			body := searchBody(st.Input, st.Output, msg)
+			body := SearchBody(st.Input, st.Output, msg)
 			if inline != nil {
 				args = append(args, inline.SearchText(body))
 			} else {

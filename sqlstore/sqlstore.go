@@ -76,7 +76,21 @@ func SplitTexts(items []TextItem) (runs, steps []TextItem) {
 type Tx struct {
 	*sql.Tx
 	s *Store
+
+	onCommit    []func()
+	afterCommit []func(context.Context) error
 }
+
+// OnCommit registers f to run right after the transaction commits, in
+// commit order: transactions with OnCommit functions commit and run them
+// one at a time. f must not block (the SQLite store queues the batch's
+// search text there, in the order its rows were written).
+func (t *Tx) OnCommit(f func()) { t.onCommit = append(t.onCommit, f) }
+
+// AfterCommit registers f to run once the transaction has committed and its
+// OnCommit functions have run; the transaction's caller gets f's error
+// (the SQLite store waits there for the batch's search text to be indexed).
+func (t *Tx) AfterCommit(f func(context.Context) error) { t.afterCommit = append(t.afterCommit, f) }
 
 func (t *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	query = t.s.d.Rebind(query)
@@ -145,6 +159,11 @@ type Store struct {
 	wanted sync.Map // query texts to prepare once no transaction is open
 
 	onClose []func() // run by Close before the pools close
+
+	// commitOrder makes the commits of transactions with OnCommit functions
+	// and the running of those functions one step, so that they run in
+	// commit order.
+	commitOrder sync.Mutex
 }
 
 // OnClose registers f to run when the store closes, before its pools do
@@ -213,8 +232,25 @@ func (s *Store) inStmtTx(ctx context.Context, fn func(tx *Tx) error) (err error)
 	if err = fn(tx); err != nil {
 		return err
 	}
-	if err = tx.Commit(); err != nil {
+	if len(tx.onCommit) > 0 {
+		s.commitOrder.Lock()
+		err = tx.Commit()
+		if err == nil {
+			for _, f := range tx.onCommit {
+				f()
+			}
+		}
+		s.commitOrder.Unlock()
+	} else {
+		err = tx.Commit()
+	}
+	if err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	for _, f := range tx.afterCommit {
+		if err := f(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }

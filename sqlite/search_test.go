@@ -1,0 +1,182 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/agenttrace/agenttrace"
+	"github.com/agenttrace/agenttrace/query"
+	"github.com/agenttrace/agenttrace/sqlstore"
+	"github.com/agenttrace/agenttrace/store"
+)
+
+func openAt(t *testing.T, path string) *sqlstore.Store {
+	t.Helper()
+	st, err := OpenFile(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// ingestText stores run id with a step whose output is text.
+func ingestText(st *sqlstore.Store, runID, text string) error {
+	b := agenttrace.Batch{
+		Runs:  []agenttrace.Run{{ID: runID, AgentID: "a", Status: agenttrace.StatusCompleted, Input: []byte(`"question"`)}},
+		Steps: []agenttrace.Step{{ID: "s", RunID: runID, Name: "answer", Type: agenttrace.StepLLM, Status: agenttrace.StatusCompleted, Output: []byte(`"` + text + `"`)}},
+	}
+	if err := b.Normalize(); err != nil {
+		return err
+	}
+	_, err := st.Ingest(context.Background(), agenttrace.DefaultAccountID, &b)
+	return err
+}
+
+// searchRuns answers the ids of the runs whose text contains word.
+func searchRuns(t *testing.T, st *sqlstore.Store, word string) []string {
+	t.Helper()
+	q, err := query.Parse(`"` + word + `"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := st.ListRuns(context.Background(), agenttrace.DefaultAccountID, store.ListOptions{Query: q, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range page.Runs {
+		ids = append(ids, r.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func pendingRows(t *testing.T, st *sqlstore.Store) int {
+	t.Helper()
+	var n int
+	if err := st.DB().QueryRow(`SELECT COUNT(*) FROM search_pending`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestSearchCatchesUpAfterFailedIndexing: a batch whose text could not be
+// indexed is stored, its ingest says so, and the next open indexes it.
+func TestSearchCatchesUpAfterFailedIndexing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	st := openAt(t, path)
+	if err := ingestText(st, "before", "aardvark"); err != nil {
+		t.Fatal(err)
+	}
+	diskFull := errors.New("disk full")
+	st.Dialect().(dialect).ix.failWith.Store(&diskFull)
+	err := ingestText(st, "lost", "zebra")
+	if err == nil || !strings.Contains(err.Error(), "not yet indexed") {
+		t.Fatalf("ingest while indexing fails: %v", err)
+	}
+	if _, err := st.GetRun(context.Background(), agenttrace.DefaultAccountID, "lost"); err != nil {
+		t.Fatalf("the run is not stored: %v", err)
+	}
+	if got := searchRuns(t, st, "zebra"); len(got) != 0 {
+		t.Fatalf("found %v before it was indexed", got)
+	}
+	st.Dialect().(dialect).ix.failWith.Store(nil)
+	// Later batches are indexed, but the failed one is not forgotten.
+	if err := ingestText(st, "after", "yak"); err != nil {
+		t.Fatal(err)
+	}
+	if got := searchRuns(t, st, "yak"); fmt.Sprint(got) != "[after]" {
+		t.Fatalf("yak: %v", got)
+	}
+	st.Close()
+
+	st = openAt(t, path)
+	defer st.Close()
+	for word, want := range map[string]string{"zebra": "[lost]", "aardvark": "[before]", "yak": "[after]", "question": "[after before lost]"} {
+		if got := searchRuns(t, st, word); fmt.Sprint(got) != want {
+			t.Errorf("after reopening, %q finds %v, want %s", word, got, want)
+		}
+	}
+	if n := pendingRows(t, st); n != 0 {
+		t.Errorf("%d search_pending rows left after catching up", n)
+	}
+}
+
+// TestSearchFileRebuilt: without its search file (deleted, or a database
+// from before it existed) the store builds the index from the main file.
+func TestSearchFileRebuilt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	st := openAt(t, path)
+	for i := range 450 { // more than one statement's worth of rows
+		if err := ingestText(st, fmt.Sprintf("run-%03d", i), fmt.Sprintf("word%d shared", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(path + SearchSuffix + suffix); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	st = openAt(t, path)
+	defer st.Close()
+	if got := searchRuns(t, st, "word449"); fmt.Sprint(got) != "[run-449]" {
+		t.Fatalf("word449: %v", got)
+	}
+	if got := searchRuns(t, st, "question"); len(got) != 100 { // the page limit
+		t.Fatalf("question: %d runs", len(got))
+	}
+	n, err := st.CountRuns(context.Background(), agenttrace.DefaultAccountID, mustParse(t, `"shared"`))
+	if err != nil || n != 450 {
+		t.Fatalf("shared: %d runs (%v), want 450", n, err)
+	}
+}
+
+func mustParse(t *testing.T, q string) *query.Query {
+	t.Helper()
+	p, err := query.Parse(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestSearchFollowsCommitOrder: concurrent batches rewriting the same step
+// are indexed in the order they committed, so the index ends up with the
+// text the row ends up with.
+func TestSearchFollowsCommitOrder(t *testing.T) {
+	st := openAt(t, filepath.Join(t.TempDir(), FileName))
+	defer st.Close()
+	words := []string{"kiwi", "mango", "papaya", "quince", "guava", "lychee", "durian", "feijoa"}
+	for round := range 5 {
+		var wg sync.WaitGroup
+		for _, w := range words {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := ingestText(st, "same", w); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		steps, err := st.ListSteps(context.Background(), agenttrace.DefaultAccountID, "same")
+		if err != nil || len(steps) != 1 {
+			t.Fatalf("steps: %v %v", steps, err)
+		}
+		stored := strings.Trim(string(steps[0].Output), `"`)
+		for _, w := range words {
+			got := searchRuns(t, st, w)
+			if (w == stored) != (len(got) == 1) {
+				t.Fatalf("round %d: the step's output is %q, and %q finds %v", round, stored, w, got)
+			}
+		}
+	}
+}
