@@ -137,29 +137,45 @@ func normPayload(field string, v json.RawMessage) (json.RawMessage, *Error) {
 	return buf.Bytes(), nil
 }
 
-// IsCompactJSON reports whether the JSON text b has no whitespace outside its strings.
+// IsCompactJSON reports whether the JSON text b has no whitespace outside its
+// strings. It jumps from quote to quote with bytes.IndexByte rather than
+// looking at every byte of a string, as payloads are mostly string content.
 func IsCompactJSON(b []byte) bool {
-	inString, escaped := false, false
-	for _, c := range b {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
 			return false
+		case '"':
+			end, ok := stringEnd(b, i)
+			if !ok {
+				return true // an unterminated string holds the rest
+			}
+			i = end
 		}
 	}
 	return true
+}
+
+// stringEnd answers the index of the quote that closes the string opened by
+// the quote at b[open]: the next quote preceded by an even number of
+// backslashes.
+func stringEnd(b []byte, open int) (int, bool) {
+	from := open + 1
+	for {
+		k := bytes.IndexByte(b[from:], '"')
+		if k < 0 {
+			return 0, false
+		}
+		q := from + k
+		backslashes := 0
+		for p := q - 1; p > open && b[p] == '\\'; p-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return q, true
+		}
+		from = q + 1
+	}
 }
 
 func normPayloads(f string, in, out *json.RawMessage) *Error {

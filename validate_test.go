@@ -2,6 +2,7 @@ package agenttrace
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -41,4 +42,65 @@ func TestBatchNormalizeNamesTheField(t *testing.T) {
 	if b.Steps[0].Seq != 0 || b.Steps[1].Seq != 1 || b.Steps[2].Seq != 0 || b.Steps[1].ID != "r.1" {
 		t.Fatalf("derived seqs and ids: %+v", b.Steps)
 	}
+}
+
+// isCompactJSONByteByByte is the plain definition IsCompactJSON must match.
+func isCompactJSONByteByByte(b []byte) bool {
+	inString, escaped := false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case ' ', '\t', '\n', '\r':
+			return false
+		}
+	}
+	return true
+}
+
+var compactSeeds = []string{
+	``, `{}`, `{"a":1}`, `{"a": 1}`, `"a b"`, `"a\" b"`, `"a\\" b`, `"a\\\" b"`, `"\\\\" ,`, `["x","y z",1 ]`,
+	`"unterminated \" `, `"\`, `\"`, `{"k":"v\n"}`, "{\"k\":\"v\"}\n", `"é ü" `, `[1,2,"\\\\\\"", " ",3]`,
+}
+
+func TestIsCompactJSONMatchesByteByByte(t *testing.T) {
+	for _, s := range compactSeeds {
+		if got, want := IsCompactJSON([]byte(s)), isCompactJSONByteByByte([]byte(s)); got != want {
+			t.Errorf("%q: %v, want %v", s, got, want)
+		}
+	}
+	// Random texts over the characters that matter.
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte(`"\ a{}:,` + "\n\t")
+	for range 20000 {
+		b := make([]byte, r.IntN(24))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		if got, want := IsCompactJSON(b), isCompactJSONByteByByte(b); got != want {
+			t.Fatalf("%q: %v, want %v", b, got, want)
+		}
+	}
+}
+
+func FuzzIsCompactJSON(f *testing.F) {
+	for _, s := range compactSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := IsCompactJSON(b), isCompactJSONByteByByte(b); got != want {
+			t.Fatalf("%q: %v, want %v", b, got, want)
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/agenttrace/agenttrace"
+	"github.com/go-json-experiment/json/jsontext"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 )
 
@@ -136,12 +137,20 @@ func goValue(v *commonpb.AnyValue) any {
 func jsonish(v *commonpb.AnyValue) any {
 	if s, ok := v.GetValue().(*commonpb.AnyValue_StringValue); ok {
 		t := strings.TrimSpace(s.StringValue)
-		if len(t) > 1 && (t[0] == '{' || t[0] == '[') && json.Valid([]byte(t)) {
+		if len(t) > 1 && (t[0] == '{' || t[0] == '[') && isJSON(t) {
 			return json.RawMessage(t)
 		}
 		return s.StringValue
 	}
 	return goValue(v)
+}
+
+// isJSON is json.Valid, with jsontext's validator: several times faster
+// than encoding/json's scanner on long GenAI messages, and set to accept what
+// json.Valid accepts (duplicate names; invalid UTF-8, which protobuf strings
+// cannot hold anyway).
+func isJSON(s string) bool {
+	return jsontext.Value(s).IsValid(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 }
 
 // truncate cuts s to at most max bytes (on a rune boundary), ending it with
