@@ -232,21 +232,40 @@ func (ix *indexer) close() {
 }
 
 // catchUp brings the index up to the main file, before the store serves:
-// it builds the whole index when the search file is new, and otherwise
-// indexes again the rows of the pending rows it had not done (a crash, or a
-// failure, between a batch's commit and its indexing).
+// it indexes again the rows of the pending rows it had not done (a crash, or
+// a failure, between a batch's commit and its indexing), and builds the
+// whole index when the search file is new or does not match the main file.
+// They do not match when the index is ahead of the main file's pending rows
+// (the main file was restored from an older copy: its rowids will name other
+// rows) or when pending rows it has not done are gone (the search file was
+// restored from an older copy).
 func (ix *indexer) catchUp(ctx context.Context, main *sql.DB, path string) error {
 	var through int64
 	var filled bool
 	if err := ix.db.QueryRowContext(ctx, `SELECT indexed_through, filled FROM search_state WHERE id = 1`).Scan(&through, &filled); err != nil {
 		return fmt.Errorf("search state: %w", err)
 	}
-	var last int64
-	if err := main.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM search_pending`).Scan(&last); err != nil {
+	// seq: the last pending row ever written; first: the oldest one kept.
+	var seq int64
+	var first sql.NullInt64
+	if err := main.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'search_pending'), 0),
+		(SELECT MIN(id) FROM search_pending)`).Scan(&seq, &first); err != nil {
 		return fmt.Errorf("search pending: %w", err)
 	}
-	job := &indexJob{pending: last}
-	if !filled {
+	cleanedThrough := seq
+	if first.Valid {
+		cleanedThrough = first.Int64 - 1
+	}
+	job := &indexJob{pending: seq}
+	switch {
+	case !filled || through > seq || cleanedThrough > through:
+		if filled {
+			slog.Warn("search index: it does not match the database (was one of the two files restored from an older copy?); building it again",
+				"file", path, "indexed_through", through, "pending_seq", seq, "pending_cleaned_through", cleanedThrough)
+			if err := ix.clear(ctx); err != nil {
+				return err
+			}
+		}
 		runs, err := ix.fill(ctx, main, "runs", `SELECT rowid, input, output, reported_error_message FROM runs WHERE rowid > ? ORDER BY rowid LIMIT 2000`)
 		if err != nil {
 			return err
@@ -258,7 +277,7 @@ func (ix *indexer) catchUp(ctx context.Context, main *sql.DB, path string) error
 		if runs+steps > 0 {
 			slog.Info("search index: built from the stored runs and steps", "file", path, "runs", runs, "steps", steps)
 		}
-	} else if last > through {
+	case seq > through:
 		var runIDs, stepIDs []int64
 		rows, err := main.QueryContext(ctx, `SELECT run_rowids, step_rowids FROM search_pending WHERE id > ? ORDER BY id`, through)
 		if err != nil {
@@ -283,7 +302,7 @@ func (ix *indexer) catchUp(ctx context.Context, main *sql.DB, path string) error
 		if job.steps, err = bodiesOf(ctx, main, `SELECT rowid, input, output, error_message FROM steps WHERE rowid IN `, stepIDs); err != nil {
 			return err
 		}
-	} else {
+	default:
 		ix.indexed.Store(through)
 		return nil
 	}
@@ -293,11 +312,31 @@ func (ix *indexer) catchUp(ctx context.Context, main *sql.DB, path string) error
 	if _, err := ix.db.ExecContext(ctx, `UPDATE search_state SET filled = 1 WHERE id = 1`); err != nil {
 		return err
 	}
-	if _, err := main.ExecContext(ctx, `DELETE FROM search_pending WHERE id <= ?`, last); err != nil {
+	if _, err := main.ExecContext(ctx, `DELETE FROM search_pending WHERE id <= ?`, seq); err != nil {
 		return err
 	}
-	ix.cleaned.Store(last)
+	ix.cleaned.Store(seq)
 	return nil
+}
+
+// clear empties the index, marked as not filled in the same transaction so
+// that a crash before it is filled again rebuilds it.
+func (ix *indexer) clear(ctx context.Context) error {
+	tx, err := ix.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		`UPDATE search_state SET filled = 0, indexed_through = 0 WHERE id = 1`,
+		`INSERT INTO runs_fts (runs_fts) VALUES ('delete-all')`,
+		`INSERT INTO steps_fts (steps_fts) VALUES ('delete-all')`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("clear the search index: %w", err)
+		}
+	}
+	return tx.Commit()
 }
 
 // fill indexes every row of a main table, a page at a time, and answers how

@@ -180,3 +180,85 @@ func TestSearchFollowsCommitOrder(t *testing.T) {
 		}
 	}
 }
+
+// copyFile copies a closed database file (its WAL is checkpointed on close).
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(to + suffix)
+	}
+}
+
+// TestSearchFileMatchesRestoredCopies: restoring either file from an older
+// copy must not leave the index naming the wrong rows or missing some.
+func TestSearchFileMatchesRestoredCopies(t *testing.T) {
+	t.Run("older main file", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, FileName)
+		st := openAt(t, path)
+		if err := ingestText(st, "kept", "apple"); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		copyFile(t, path, filepath.Join(dir, "backup.db"))
+		st = openAt(t, path)
+		lost := agenttrace.Batch{Runs: []agenttrace.Run{{ID: "lost", AgentID: "a", Status: agenttrace.StatusCompleted, Input: []byte(`"zebra"`)}}}
+		if err := lost.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Ingest(context.Background(), agenttrace.DefaultAccountID, &lost); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		copyFile(t, filepath.Join(dir, "backup.db"), path) // the search file still indexes "lost"
+		st = openAt(t, path)
+		defer st.Close()
+		// A step before its run: the run's row, with the rowid "lost" had,
+		// is created without text of its own to index.
+		fresh := agenttrace.Batch{Steps: []agenttrace.Step{{ID: "s", RunID: "fresh", Name: "n", Type: agenttrace.StepTool, Status: agenttrace.StatusCompleted, Output: []byte(`"grape"`)}}}
+		if err := fresh.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Ingest(context.Background(), agenttrace.DefaultAccountID, &fresh); err != nil {
+			t.Fatal(err)
+		}
+		for word, want := range map[string]string{"zebra": "[]", "grape": "[fresh]", "apple": "[kept]"} {
+			if got := searchRuns(t, st, word); fmt.Sprint(got) != want {
+				t.Errorf("%q finds %v, want %s", word, got, want)
+			}
+		}
+	})
+	t.Run("older search file", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, FileName)
+		st := openAt(t, path)
+		if err := ingestText(st, "first", "apple"); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		copyFile(t, path+SearchSuffix, filepath.Join(dir, "backup.search"))
+		st = openAt(t, path)
+		for i := range 3 { // later batches delete the pending rows indexed before them
+			if err := ingestText(st, fmt.Sprintf("later-%d", i), "zebra"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st.Close()
+		copyFile(t, filepath.Join(dir, "backup.search"), path+SearchSuffix)
+		st = openAt(t, path)
+		defer st.Close()
+		if got := searchRuns(t, st, "zebra"); fmt.Sprint(got) != "[later-0 later-1 later-2]" {
+			t.Errorf("zebra finds %v", got)
+		}
+		if got := searchRuns(t, st, "apple"); fmt.Sprint(got) != "[first]" {
+			t.Errorf("apple finds %v", got)
+		}
+	})
+}
