@@ -32,11 +32,29 @@ func ingestText(st *sqlstore.Store, runID, text string) error {
 		Runs:  []agenttrace.Run{{ID: runID, AgentID: "a", Status: agenttrace.StatusCompleted, Input: []byte(`"question"`)}},
 		Steps: []agenttrace.Step{{ID: "s", RunID: runID, Name: "answer", Type: agenttrace.StepLLM, Status: agenttrace.StatusCompleted, Output: []byte(`"` + text + `"`)}},
 	}
+	return ingest(st, b)
+}
+
+func ingest(st *sqlstore.Store, b agenttrace.Batch) error {
 	if err := b.Normalize(); err != nil {
 		return err
 	}
 	_, err := st.Ingest(context.Background(), agenttrace.DefaultAccountID, &b)
 	return err
+}
+
+// storedThenCopied opens a store at dir/agenttrace.db, stores run id with
+// word, closes it and copies file (a path in dir) to dir/backup.
+func storedThenCopied(t *testing.T, dir, id, word, file string) (path, backup string) {
+	t.Helper()
+	path, backup = filepath.Join(dir, FileName), filepath.Join(dir, "backup")
+	st := openAt(t, path)
+	if err := ingestText(st, id, word); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	copyFile(t, filepath.Join(dir, file), backup)
+	return path, backup
 }
 
 // searchRuns answers the ids of the runs whose text contains word.
@@ -200,33 +218,20 @@ func copyFile(t *testing.T, from, to string) {
 // copy must not leave the index naming the wrong rows or missing some.
 func TestSearchFileMatchesRestoredCopies(t *testing.T) {
 	t.Run("older main file", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, FileName)
+		path, backup := storedThenCopied(t, t.TempDir(), "kept", "apple", FileName)
 		st := openAt(t, path)
-		if err := ingestText(st, "kept", "apple"); err != nil {
-			t.Fatal(err)
-		}
-		st.Close()
-		copyFile(t, path, filepath.Join(dir, "backup.db"))
-		st = openAt(t, path)
 		lost := agenttrace.Batch{Runs: []agenttrace.Run{{ID: "lost", AgentID: "a", Status: agenttrace.StatusCompleted, Input: []byte(`"zebra"`)}}}
-		if err := lost.Normalize(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Ingest(context.Background(), agenttrace.DefaultAccountID, &lost); err != nil {
+		if err := ingest(st, lost); err != nil {
 			t.Fatal(err)
 		}
 		st.Close()
-		copyFile(t, filepath.Join(dir, "backup.db"), path) // the search file still indexes "lost"
+		copyFile(t, backup, path) // the search file still indexes "lost"
 		st = openAt(t, path)
 		defer st.Close()
 		// A step before its run: the run's row, with the rowid "lost" had,
 		// is created without text of its own to index.
 		fresh := agenttrace.Batch{Steps: []agenttrace.Step{{ID: "s", RunID: "fresh", Name: "n", Type: agenttrace.StepTool, Status: agenttrace.StatusCompleted, Output: []byte(`"grape"`)}}}
-		if err := fresh.Normalize(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Ingest(context.Background(), agenttrace.DefaultAccountID, &fresh); err != nil {
+		if err := ingest(st, fresh); err != nil {
 			t.Fatal(err)
 		}
 		for word, want := range map[string]string{"zebra": "[]", "grape": "[fresh]", "apple": "[kept]"} {
@@ -236,22 +241,15 @@ func TestSearchFileMatchesRestoredCopies(t *testing.T) {
 		}
 	})
 	t.Run("older search file", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, FileName)
+		path, backup := storedThenCopied(t, t.TempDir(), "first", "apple", FileName+SearchSuffix)
 		st := openAt(t, path)
-		if err := ingestText(st, "first", "apple"); err != nil {
-			t.Fatal(err)
-		}
-		st.Close()
-		copyFile(t, path+SearchSuffix, filepath.Join(dir, "backup.search"))
-		st = openAt(t, path)
 		for i := range 3 { // later batches delete the pending rows indexed before them
 			if err := ingestText(st, fmt.Sprintf("later-%d", i), "zebra"); err != nil {
 				t.Fatal(err)
 			}
 		}
 		st.Close()
-		copyFile(t, filepath.Join(dir, "backup.search"), path+SearchSuffix)
+		copyFile(t, backup, path+SearchSuffix)
 		st = openAt(t, path)
 		defer st.Close()
 		if got := searchRuns(t, st, "zebra"); fmt.Sprint(got) != "[later-0 later-1 later-2]" {
