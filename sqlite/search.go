@@ -13,6 +13,7 @@ import (
 
 	"modernc.org/sqlite"
 
+	"github.com/agenttrace/agenttrace"
 	"github.com/agenttrace/agenttrace/sqlstore"
 )
 
@@ -154,7 +155,9 @@ func (ix *indexer) drain() {
 		if err != nil {
 			ix.failed.Store(true)
 			slog.Error("search index: rows stored but not indexed; they will be indexed when the store opens next", "err", err)
-			err = fmt.Errorf("stored, but not yet indexed for search: %w", err)
+			// 503: clients and OTLP exporters retry it, and a retry
+			// (idempotent) indexes the batch once indexing works again.
+			err = agenttrace.Errorf(agenttrace.EUNAVAILABLE, "the batch is stored, but not yet indexed for search; sending it again is safe")
 		}
 		for _, j := range jobs {
 			j.done <- err

@@ -96,7 +96,7 @@ func TestSearchCatchesUpAfterFailedIndexing(t *testing.T) {
 	diskFull := errors.New("disk full")
 	st.Dialect().(dialect).ix.failWith.Store(&diskFull)
 	err := ingestText(st, "lost", "zebra")
-	if err == nil || !strings.Contains(err.Error(), "not yet indexed") {
+	if agenttrace.ErrorCode(err) != agenttrace.EUNAVAILABLE || !strings.Contains(err.Error(), "not yet indexed") {
 		t.Fatalf("ingest while indexing fails: %v", err)
 	}
 	if _, err := st.GetRun(context.Background(), agenttrace.DefaultAccountID, "lost"); err != nil {
