@@ -2,7 +2,11 @@ package export_test
 
 import (
 	"bufio"
+	"bytes"
+	stdgzip "compress/gzip"
 	"context"
+	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -78,7 +82,14 @@ func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) 
 // BenchmarkExportJSONL writes the whole store as JSONL to a file, as the job does.
 //
 //	AGENTTRACE_BENCH_RUNS=100000 AGENTTRACE_BENCH_DIR=/tmp/atbench go test ./export/ -run '^$' -bench ExportJSONL -benchtime 3x
-func BenchmarkExportJSONL(b *testing.B) {
+func BenchmarkExportJSONL(b *testing.B) { benchExport(b, false) }
+
+// BenchmarkExportJSONLGzip does the same through the job's gzip writer;
+// b.SetBytes counts the JSONL written (before compression), so MB/s compare
+// with BenchmarkExportJSONL.
+func BenchmarkExportJSONLGzip(b *testing.B) { benchExport(b, true) }
+
+func benchExport(b *testing.B, gzipped bool) {
 	st, runs := benchStore(b)
 	ctx := context.Background()
 	out := filepath.Join(b.TempDir(), "out.jsonl")
@@ -93,9 +104,21 @@ func BenchmarkExportJSONL(b *testing.B) {
 			b.Fatal(err)
 		}
 		bw := bufio.NewWriterSize(f, 1<<20)
-		counts, err = export.Writer{Format: export.FormatJSONL, Workers: workers}.Write(ctx, export.Source{Store: st, Account: agenttrace.DefaultAccountID}, bw)
+		plain := &countingWriter{w: bw}
+		var w io.Writer = plain
+		var zw io.WriteCloser
+		if gzipped {
+			zw = export.NewGzipWriter(bw)
+			plain.w = zw
+		}
+		counts, err = export.Writer{Format: export.FormatJSONL, Workers: workers}.Write(ctx, export.Source{Store: st, Account: agenttrace.DefaultAccountID}, w)
 		if err != nil {
 			b.Fatal(err)
+		}
+		if zw != nil {
+			if err := zw.Close(); err != nil {
+				b.Fatal(err)
+			}
 		}
 		if err := bw.Flush(); err != nil {
 			b.Fatal(err)
@@ -103,7 +126,7 @@ func BenchmarkExportJSONL(b *testing.B) {
 		fi, _ := f.Stat()
 		size = fi.Size()
 		f.Close()
-		b.SetBytes(size)
+		b.SetBytes(plain.n)
 	}
 	if counts.Runs != int64(runs) {
 		b.Fatalf("wrote %d runs, want %d", counts.Runs, runs)
@@ -113,6 +136,18 @@ func BenchmarkExportJSONL(b *testing.B) {
 	b.ReportMetric(peakRSS(), "peak-RSS-MiB")
 	b.ReportMetric(float64(ms.Sys)/(1<<20), "go-sys-MiB")
 	b.ReportMetric(float64(size)/(1<<20), "file-MiB")
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // BenchmarkExportEstimate measures the dry run on the same store and logs its error.
@@ -128,4 +163,53 @@ func BenchmarkExportEstimate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(est.Bytes)/(1<<20), "estimate-MiB")
+}
+
+// BenchmarkGzipWriter compresses 32 MiB of JSONL whose payloads are real
+// text (this repository's Go source, which compresses about as well as
+// agent transcripts do, unlike the export benchmark's repeated payloads),
+// with the standard library's gzip and with the exports' NewGzipWriter,
+// both at BestSpeed. It is the part of a gzipped export that runs on one core.
+//
+//	go test ./export/ -run '^$' -bench GzipWriter -count 3
+func BenchmarkGzipWriter(b *testing.B) {
+	files, _ := filepath.Glob("../*/*.go")
+	var text bytes.Buffer
+	for text.Len() < 32<<20 && len(files) > 0 {
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			line, _ := json.Marshal(map[string]any{"run": f, "steps": []any{map[string]any{
+				"input": string(src[:min(len(src), 1500)]), "output": string(src[max(0, len(src)-1500):])}}})
+			text.Write(line)
+			text.WriteByte('\n')
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		w    func(io.Writer) io.WriteCloser
+	}{
+		{"stdlib", func(w io.Writer) io.WriteCloser { z, _ := stdgzip.NewWriterLevel(w, stdgzip.BestSpeed); return z }},
+		{"export", func(w io.Writer) io.WriteCloser { return export.NewGzipWriter(w) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(text.Len()))
+			var out countingWriter
+			for b.Loop() {
+				out = countingWriter{w: io.Discard}
+				z := tc.w(&out)
+				for p := text.Bytes(); len(p) > 0; p = p[min(len(p), 1<<20):] {
+					if _, err := z.Write(p[:min(len(p), 1<<20)]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := z.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(out.n)/float64(text.Len()), "ratio")
+		})
+	}
 }

@@ -2,7 +2,6 @@ package export
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -23,6 +22,7 @@ import (
 	"github.com/agenttrace/agenttrace/jobs"
 	"github.com/agenttrace/agenttrace/query"
 	"github.com/agenttrace/agenttrace/store"
+	"github.com/klauspost/compress/gzip"
 )
 
 // Schema is the published JSON Schema of the export files (draft 2020-12):
@@ -390,7 +390,7 @@ func (s *Service) Run(ctx context.Context, j agenttrace.Job, p *jobs.Progress) (
 	var out io.Writer = bw
 	var zw *gzip.Writer
 	if params.Gzip {
-		zw, _ = gzip.NewWriterLevel(bw, GzipLevel)
+		zw = NewGzipWriter(bw)
 		zw.Name = strings.TrimSuffix(Filename(params, j.CreatedAt), ".gz")
 		out = zw
 	}

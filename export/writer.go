@@ -2,7 +2,6 @@ package export
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"github.com/agenttrace/agenttrace"
 	"github.com/agenttrace/agenttrace/query"
 	"github.com/agenttrace/agenttrace/store"
+	"github.com/klauspost/compress/gzip"
 )
 
 // Run is one run as exported: every field of the run model with its steps
@@ -371,6 +371,12 @@ const (
 // GzipLevel is the compression level of gzipped exports: speed first.
 const GzipLevel = gzip.BestSpeed
 
+// NewGzipWriter answers the writer of gzipped exports, at GzipLevel.
+func NewGzipWriter(w io.Writer) *gzip.Writer {
+	z, _ := gzip.NewWriterLevel(w, GzipLevel) // the level is valid
+	return z
+}
+
 // EstimateSize answers the expected runs, steps and bytes of an export
 // without writing it: it counts the runs and sums their steps (one
 // aggregate query), then serializes a sample of runs (all of them when
@@ -483,7 +489,7 @@ func EstimateSize(ctx context.Context, src Source, wr Writer, gz bool) (Estimate
 	if gz && raw.Len() > 0 {
 		var zb countingWriter
 		zb.w = io.Discard
-		z, _ := gzip.NewWriterLevel(&zb, GzipLevel)
+		z := NewGzipWriter(&zb)
 		_, _ = z.Write(raw.Bytes())
 		_ = z.Close()
 		est.Bytes = int64(float64(est.Bytes) * float64(zb.n) / float64(raw.Len()))
