@@ -104,14 +104,14 @@ func benchExport(b *testing.B, gzipped bool) {
 			b.Fatal(err)
 		}
 		bw := bufio.NewWriterSize(f, 1<<20)
-		plain := &countingWriter{w: bw}
-		var w io.Writer = plain
+		var sink io.Writer = bw
 		var zw io.WriteCloser
 		if gzipped {
 			zw = export.NewGzipWriter(bw)
-			plain.w = zw
+			sink = zw
 		}
-		counts, err = export.Writer{Format: export.FormatJSONL, Workers: workers}.Write(ctx, export.Source{Store: st, Account: agenttrace.DefaultAccountID}, w)
+		plain := export.NewCountingWriter(sink)
+		counts, err = export.Writer{Format: export.FormatJSONL, Workers: workers}.Write(ctx, export.Source{Store: st, Account: agenttrace.DefaultAccountID}, plain)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func benchExport(b *testing.B, gzipped bool) {
 		fi, _ := f.Stat()
 		size = fi.Size()
 		f.Close()
-		b.SetBytes(plain.n)
+		b.SetBytes(plain.N())
 	}
 	if counts.Runs != int64(runs) {
 		b.Fatalf("wrote %d runs, want %d", counts.Runs, runs)
@@ -136,33 +136,6 @@ func benchExport(b *testing.B, gzipped bool) {
 	b.ReportMetric(peakRSS(), "peak-RSS-MiB")
 	b.ReportMetric(float64(ms.Sys)/(1<<20), "go-sys-MiB")
 	b.ReportMetric(float64(size)/(1<<20), "file-MiB")
-}
-
-// countingWriter counts the bytes written through it.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// BenchmarkExportEstimate measures the dry run on the same store and logs its error.
-func BenchmarkExportEstimate(b *testing.B) {
-	st, _ := benchStore(b)
-	ctx := context.Background()
-	src := export.Source{Store: st, Account: agenttrace.DefaultAccountID}
-	var est export.Estimate
-	for b.Loop() {
-		var err error
-		if est, err = export.EstimateSize(ctx, src, export.Writer{Format: export.FormatJSONL}, false); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(est.Bytes)/(1<<20), "estimate-MiB")
 }
 
 // BenchmarkGzipWriter compresses 32 MiB of JSONL whose payloads are real
@@ -196,10 +169,10 @@ func BenchmarkGzipWriter(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(text.Len()))
-			var out countingWriter
+			var written int64
 			for b.Loop() {
-				out = countingWriter{w: io.Discard}
-				z := tc.w(&out)
+				out := export.NewCountingWriter(io.Discard)
+				z := tc.w(out)
 				for p := text.Bytes(); len(p) > 0; p = p[min(len(p), 1<<20):] {
 					if _, err := z.Write(p[:min(len(p), 1<<20)]); err != nil {
 						b.Fatal(err)
@@ -208,8 +181,9 @@ func BenchmarkGzipWriter(b *testing.B) {
 				if err := z.Close(); err != nil {
 					b.Fatal(err)
 				}
+				written = out.N()
 			}
-			b.ReportMetric(float64(out.n)/float64(text.Len()), "ratio")
+			b.ReportMetric(float64(written)/float64(text.Len()), "ratio")
 		})
 	}
 }
