@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,12 +17,13 @@ import (
 
 // Options shape the load.
 type Options struct {
-	Batches      int // batches to send in all
-	RunsPerBatch int // default 100
-	StepsPerRun  int // default 10
-	PayloadBytes int // size of each step's input and output, default 1024
-	Concurrency  int // parallel senders, default 4
-	Agents       int // distinct agent ids, default 5
+	Batches      int    // batches to send in all
+	RunsPerBatch int    // default 100
+	StepsPerRun  int    // default 10
+	PayloadBytes int    // size of each step's input and output, default 1024
+	Concurrency  int    // parallel senders, default 4
+	Agents       int    // distinct agent ids, default 5
+	Text         string // TextProse (default) or TextRepeat
 	Prefix       string
 }
 
@@ -59,23 +59,11 @@ func (o *Options) defaults() {
 	}
 }
 
-// payloadText is n bytes of words (at least one), varied by seed, with
-// nothing that JSON escapes.
-func payloadText(n, seed int) string {
-	n = max(n, 1)
-	words := []string{"refund", "order", "timeout", "invoice", "customer", "search", "answer", "policy", "shipping", "rate"}
-	var sb strings.Builder
-	for sb.Len() < n {
-		sb.WriteString(words[(sb.Len()/7+seed)%len(words)])
-		sb.WriteByte(' ')
-	}
-	return sb.String()[:n]
-}
-
 // Batch builds batch number n as JSON.
 func (o Options) Batch(n int) []byte {
 	o.defaults()
-	payload, _ := json.Marshal(map[string]string{"text": payloadText(o.PayloadBytes-20, n)})
+	text := o.texts(n, o.PayloadBytes-11)
+	payload := func() json.RawMessage { return json.RawMessage(`{"text":"` + text() + `"}`) }
 	base := time.Now().Add(-time.Hour).UTC()
 	b := agenttrace.Batch{}
 	for r := 0; r < o.RunsPerBatch; r++ {
@@ -87,12 +75,12 @@ func (o Options) Batch(n int) []byte {
 			status = agenttrace.StatusFailed
 		}
 		b.Runs = append(b.Runs, agenttrace.Run{ID: id, AgentID: fmt.Sprintf("agent-%d", r%o.Agents), Status: status,
-			StartedAt: &start, EndedAt: &end, Input: payload})
+			StartedAt: &start, EndedAt: &end, Input: payload()})
 		for s := 0; s < o.StepsPerRun; s++ {
 			ss := start.Add(time.Duration(s) * 100 * time.Millisecond)
 			se := ss.Add(90 * time.Millisecond)
 			st := agenttrace.Step{ID: fmt.Sprint(s), RunID: id, Name: fmt.Sprintf("step-%d", s), Type: agenttrace.StepTool,
-				Status: agenttrace.StatusCompleted, Input: payload, Output: payload, StartedAt: &ss, EndedAt: &se}
+				Status: agenttrace.StatusCompleted, Input: payload(), Output: payload(), StartedAt: &ss, EndedAt: &se}
 			if s%3 == 0 {
 				st.Type, st.Model, st.Usage = agenttrace.StepLLM, "gpt-4o-mini", agenttrace.Usage{InputTokens: 500, OutputTokens: 80}
 			}

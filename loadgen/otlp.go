@@ -34,9 +34,9 @@ type OTLPTarget struct {
 // its last span.
 func (o Options) OTLPRequest(n int) []byte {
 	o.defaults()
-	text := payloadText(o.PayloadBytes-80, n)
+	text := o.texts(n, o.PayloadBytes-80)
 	msg := func(role string) string {
-		return `[{"role":"` + role + `","parts":[{"type":"text","content":"` + text + `"}]}]`
+		return `[{"role":"` + role + `","parts":[{"type":"text","content":"` + text() + `"}]}]`
 	}
 	base := uint64(time.Now().Add(-time.Hour).UnixNano())
 	h := fnv.New64a()
@@ -75,7 +75,7 @@ func (o Options) OTLPRequest(n int) []byte {
 			} else {
 				s.Name = "execute_tool lookup_order"
 				s.Attributes = []*commonpb.KeyValue{str("gen_ai.operation.name", "execute_tool"), str("gen_ai.tool.name", "lookup_order"),
-					str("gen_ai.tool.call.arguments", `{"query":"`+text+`"}`), str("gen_ai.tool.call.result", `{"answer":"`+text+`"}`)}
+					str("gen_ai.tool.call.arguments", `{"query":"`+text()+`"}`), str("gen_ai.tool.call.result", `{"answer":"`+text()+`"}`)}
 			}
 			if failed && i == o.StepsPerRun {
 				s.Status = &tracepb.Status{Code: tracepb.Status_STATUS_CODE_ERROR, Message: "timed out after 30s"}

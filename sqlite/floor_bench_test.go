@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agenttrace/agenttrace/loadgen/text"
 	"github.com/agenttrace/agenttrace/sqlstore"
 )
 
@@ -19,44 +20,53 @@ import (
 //
 //	go test -run XXX -bench Floor -benchtime 100x -count 3 ./sqlite/
 
-// floorText is n bytes of words, varied by seed, like the load tool's.
-func floorText(n, seed int) string {
-	words := strings.Fields("refund order timeout invoice customer search answer policy shipping rate")
-	var sb strings.Builder
-	for i := seed; sb.Len() < n; i++ {
-		sb.WriteString(words[i%len(words)])
-		sb.WriteByte(' ')
-	}
-	return sb.String()[:n]
-}
-
 // BenchmarkFloorSearchIndex indexes one batch per op in the production
-// search file: 100 run entries and 1,000 step entries, as the indexer does.
+// search file: 100 run entries and 1,000 step entries, as the indexer does,
+// with the load tool's two payload texts (text.Prose, each payload its own;
+// text.Repeat, one payload for the whole batch).
 func BenchmarkFloorSearchIndex(b *testing.B) {
-	ctx := context.Background()
-	ix, err := openIndexer(ctx, filepath.Join(b.TempDir(), "floor.db"+SearchSuffix))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ix.db.Close() })
-	payload := `{"text":"` + floorText(1004, 1) + `"}`
-	var runRowid, stepRowid int64
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		job := &indexJob{pending: int64(i + 1)}
-		for r := 0; r < 100; r++ {
-			runRowid++
-			job.runs = append(job.runs, ftsRow{runRowid, sqlstore.SearchBody([]byte(payload), nil, "")})
-			for s := 0; s < 10; s++ {
-				stepRowid++
-				job.steps = append(job.steps, ftsRow{stepRowid, sqlstore.SearchBody([]byte(payload), []byte(payload), "")})
+	for _, kind := range []string{"prose", "repeat"} {
+		b.Run(kind, func(b *testing.B) {
+			ctx := context.Background()
+			ix, err := openIndexer(ctx, filepath.Join(b.TempDir(), "floor.db"+SearchSuffix))
+			if err != nil {
+				b.Fatal(err)
 			}
-		}
-		if err := ix.index(ctx, []*indexJob{job}); err != nil {
-			b.Fatal(err)
-		}
+			b.Cleanup(func() { ix.db.Close() })
+			// Ten batches' worth of payloads, made before the clock starts.
+			pool := make([][]byte, 21000)
+			for i := range pool {
+				if kind == "repeat" {
+					pool[i] = []byte(`{"text":"` + text.Repeat(1013, 1) + `"}`)
+				} else {
+					pool[i] = []byte(`{"text":"` + text.Prose(1013, uint64(i)) + `"}`)
+				}
+			}
+			next := 0
+			payload := func() []byte {
+				next++
+				return pool[next%len(pool)]
+			}
+			var runRowid, stepRowid int64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				job := &indexJob{pending: int64(i + 1)}
+				for r := 0; r < 100; r++ {
+					runRowid++
+					job.runs = append(job.runs, ftsRow{runRowid, sqlstore.SearchBody(payload(), nil, "")})
+					for s := 0; s < 10; s++ {
+						stepRowid++
+						in := payload()
+						job.steps = append(job.steps, ftsRow{stepRowid, sqlstore.SearchBody(in, payload(), "")})
+					}
+				}
+				if err := ix.index(ctx, []*indexJob{job}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "steps/s")
+		})
 	}
-	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "steps/s")
 }
 
 // BenchmarkFloorStepRows inserts 1,000 new step rows per op into the
@@ -85,7 +95,7 @@ func BenchmarkFloorStepRows(b *testing.B) {
 	stop, done := make(chan struct{}), make(chan struct{})
 	go checkpointer(reader, checkpointEvery, stop, done)
 	b.Cleanup(func() { close(stop); <-done; reader.Close() })
-	payload := `{"text":"` + floorText(1004, 1) + `"}`
+	payload := `{"text":"` + text.Prose(1013, 1) + `"}`
 	const cols = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	stmt := `INSERT INTO steps (account_id, run_id, id, seq, name, type, status, input, output, started_at, ended_at, duration_ms, credits, input_tokens, model) VALUES ` +
 		strings.TrimSuffix(strings.Repeat(cols+", ", 100), ", ")

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -259,4 +260,41 @@ func TestSearchFileMatchesRestoredCopies(t *testing.T) {
 			t.Errorf("apple finds %v", got)
 		}
 	})
+}
+
+// TestSearchAutomerge: the search file's FTS5 tables merge 16 segments at a
+// time, in new files and in files made before the setting (FTS5's default,
+// 4, is set here to stand for them).
+func TestSearchAutomerge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	automerge := func() (runs, steps int) {
+		t.Helper()
+		db, err := sql.Open("sqlite", "file:"+path+SearchSuffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for table, v := range map[string]*int{"runs_fts": &runs, "steps_fts": &steps} {
+			if err := db.QueryRow(`SELECT v FROM ` + table + `_config WHERE k = 'automerge'`).Scan(v); err != nil {
+				t.Fatalf("%s automerge: %v", table, err)
+			}
+		}
+		return runs, steps
+	}
+	openAt(t, path).Close()
+	if runs, steps := automerge(); runs != 16 || steps != 16 {
+		t.Fatalf("new file: automerge %d (runs), %d (steps), want 16", runs, steps)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+SearchSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO runs_fts (runs_fts, rank) VALUES ('automerge', 4); INSERT INTO steps_fts (steps_fts, rank) VALUES ('automerge', 4)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	openAt(t, path).Close()
+	if runs, steps := automerge(); runs != 16 || steps != 16 {
+		t.Fatalf("older file: automerge %d (runs), %d (steps), want 16", runs, steps)
+	}
 }
