@@ -6,12 +6,14 @@
 # given, to that Jaeger v2 binary (in-memory, or with JAEGER-CONFIG, e.g.
 # docs/jaeger-badger.yaml). Jaeger answers before it stores, so its stored
 # rate is timed until its exporter has counted every span (metrics on :8888).
+# TEXT=repeat in the environment sends the ten-word payloads of sessions
+# 9–11 instead of prose (`load --text`).
 set -euo pipefail
 at=${1:?usage: otlpbench.sh AGENTTRACE [JAEGER [JAEGER-CONFIG]]}
 jaeger=${2:-}
 config=${3:-}
 key=at_otlpbench_0123456789abcdef0123456789
-load=(--batches 200 --runs 50 --steps 9)
+load=(--batches 200 --runs 50 --steps 9 --text "${TEXT:-prose}")
 
 data=$(mktemp -d)
 AGENTTRACE_BOOTSTRAP_KEY=$key "$at" serve --data "$data" --addr 127.0.0.1:7198 --log-level warn >"$data/server.log" 2>&1 &
