@@ -8,7 +8,8 @@ const (
 	// as agent transcripts are. The default.
 	TextProse = "prose"
 	// TextRepeat is text.Repeat, the same for every payload of a batch: what
-	// sessions 9–11 measured. It flatters the full-text index.
+	// the older figures in docs/benchmarks.md measured. It flatters the
+	// full-text index.
 	TextRepeat = "repeat"
 )
 

@@ -23,7 +23,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&o.StepsPerRun, "steps", 10, "steps per run")
 	fs.IntVar(&o.PayloadBytes, "payload", 1024, "bytes of each step input and output")
 	fs.IntVar(&o.Concurrency, "concurrency", 4, "parallel senders")
-	fs.StringVar(&o.Text, "text", loadgen.TextProse, "payload text: "+loadgen.TextProse+" (a 30,000-word vocabulary with Zipf's law, a reference per payload, like agent transcripts) or "+loadgen.TextRepeat+" (ten words repeated, as sessions 9–11 measured; it flatters the full-text index)")
+	fs.StringVar(&o.Text, "text", loadgen.TextProse, "payload text: "+loadgen.TextProse+" (a 30,000-word vocabulary with Zipf's law, a reference per payload, like agent transcripts) or "+loadgen.TextRepeat+" (ten words repeated, the payloads of the older figures in docs/benchmarks.md; it flatters the full-text index)")
 	otlp := fs.Bool("otlp", false, "send OTLP/HTTP protobuf traces (one span per run and per step) instead of ingest batches")
 	otlpURL := fs.String("otlp-url", "", "with --otlp: the traces endpoint (default: --url + /v1/traces); any OTLP/HTTP receiver, e.g. Jaeger's http://127.0.0.1:4318/v1/traces")
 	if err := fs.Parse(args); err != nil {

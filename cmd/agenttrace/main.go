@@ -24,7 +24,7 @@ Usage:
   agenttrace eval list|create|run …
   agenttrace mcp --url URL --key KEY          (MCP server over stdio)
   agenttrace demo-agent [--listen ADDR] [--agent ID]
-  agenttrace load [--batches N] [--runs N] [--steps N] [--payload BYTES] [--concurrency N]
+  agenttrace load [--batches N] [--runs N] [--steps N] [--payload BYTES] [--text prose|repeat] [--concurrency N] [--otlp]
   agenttrace version
 
 Client commands take --url (AGENTTRACE_URL, default http://127.0.0.1:7070)

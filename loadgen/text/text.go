@@ -48,7 +48,8 @@ func Prose(n int, seed uint64) string {
 }
 
 // Repeat is n bytes (at least one) of ten words in a cycle, varied by seed:
-// the payloads sessions 9–11 measured. It flatters the full-text index.
+// the payloads of the older figures in docs/benchmarks.md. It flatters the
+// full-text index.
 func Repeat(n, seed int) string {
 	n = max(n, 1)
 	words := []string{"refund", "order", "timeout", "invoice", "customer", "search", "answer", "policy", "shipping", "rate"}
