@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agenttrace/agenttrace"
 	"github.com/agenttrace/agenttrace/server"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -43,28 +41,12 @@ func newEnv(t *testing.T) *env {
 		ts.Close()
 		srv.Close(context.Background())
 	})
-	e := &env{t: t, url: ts.URL}
-	e.waitForDemoAgent()
-	return e
-}
-
-// waitForDemoAgent waits until the in-process demo agent of --demo has
-// reported its first (failed) run, so that the data holds still while the
-// tests compare the tools' answers with the API's.
-func (e *env) waitForDemoAgent() {
-	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		var page struct {
-			Data []agenttrace.Run `json:"data"`
-		}
-		e.api(adminKey, "GET", "/api/v1/runs?limit=1&q="+url.QueryEscape("agent:support-demo status:failed"), nil, &page)
-		if len(page.Data) > 0 {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := srv.WaitDemoAgent(wctx); err != nil {
+		t.Fatalf("the demo agent's first run: %v", err)
 	}
-	e.t.Fatal("the demo agent's first run did not arrive within 30 s")
+	return &env{t: t, url: ts.URL}
 }
 
 // api calls the HTTP API and decodes the answer into out; it answers the status.

@@ -67,6 +67,7 @@ func (s *Server) startDemoAgent(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
+	s.demoAgentDone = done
 	go func() {
 		defer close(done)
 		a, err := s.Store.GetAgent(runCtx, acct, agent.AgentID())

@@ -57,6 +57,8 @@ type Server struct {
 	stoppers []func(context.Context)
 
 	otlpGRPCAddr string
+	// demoAgentDone is closed once the --demo agent's first run is stored.
+	demoAgentDone chan struct{}
 }
 
 // OpenStore opens the store the config names.
@@ -133,6 +135,21 @@ var mounts []func(ctx context.Context, s *Server) error
 
 // Mux is the server's router, for parts mounting routes.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// WaitDemoAgent waits until the in-process demo agent of --demo has stored
+// its first run (at once without --demo). Until then the store changes by
+// itself, which callers that count runs must not race with.
+func (s *Server) WaitDemoAgent(ctx context.Context) error {
+	if s.demoAgentDone == nil {
+		return nil
+	}
+	select {
+	case <-s.demoAgentDone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // OnStop registers a function run at shutdown, after HTTP has drained.
 func (s *Server) OnStop(f func(context.Context)) { s.stoppers = append(s.stoppers, f) }

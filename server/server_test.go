@@ -68,6 +68,18 @@ func TestDemoFillsAnEmptyStoreOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// the demo agent's one failing run is stored once WaitDemoAgent
+		// answers, and a restart does not send another
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = srv.WaitDemoAgent(wctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := srv.Store.GetAgent(ctx, agenttrace.DefaultAccountID, "support-demo")
+		if err != nil || a.Runs != 1 || a.FailedRuns != 1 {
+			t.Fatalf("support-demo after WaitDemoAgent: %+v %v", a, err)
+		}
 		n, _ := srv.Store.CountRuns(ctx, agenttrace.DefaultAccountID, nil)
 		srv.Close(ctx)
 		if n < 300 || n > 500 {

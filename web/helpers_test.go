@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agenttrace/agenttrace/server"
 )
@@ -37,6 +38,11 @@ func newEnv(t *testing.T) *env {
 		ts.Close()
 		srv.Close(ctx)
 	})
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := srv.WaitDemoAgent(wctx); err != nil {
+		t.Fatalf("the demo agent's first run: %v", err)
+	}
 	return &env{t: t, url: ts.URL}
 }
 

@@ -32,6 +32,11 @@ func startTestServer(t *testing.T) string {
 		defer cancel()
 		srv.Close(c)
 	})
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := srv.WaitDemoAgent(wctx); err != nil {
+		t.Fatalf("the demo agent's first run: %v", err)
+	}
 	return ts.URL
 }
 
