@@ -198,7 +198,15 @@ func TestEvaluationOnNewRun(t *testing.T) {
 		"runs":  []any{run("n1", "bot", "processing", ""), run("n2", "other", "completed", "")},
 		"steps": append(steps("n1", "x"), steps("n2", "x")...),
 	}, 200, nil)
-	time.Sleep(300 * time.Millisecond)
+	// the ingest request decides synchronously whether a job is due: none is
+	// (n1 is still running, n2's agent has no evaluator attached)
+	var jobs struct {
+		Data []map[string]any `json:"data"`
+	}
+	e.mustDo(adminKey, "GET", "/api/v1/evaluations", nil, 200, &jobs)
+	if len(jobs.Data) != 0 {
+		t.Fatalf("jobs for a running run and an unattached agent's run: %v", jobs.Data)
+	}
 	var r agenttrace.Run
 	e.mustDo(adminKey, "GET", "/api/v1/runs/n1", nil, 200, &r)
 	if len(r.Evaluations) != 0 {
@@ -212,6 +220,10 @@ func TestEvaluationOnNewRun(t *testing.T) {
 	}
 	if len(r.Evaluations) != 1 || r.Evaluations[0].Verdict != "fail" || r.Evaluations[0].StepID != "n1-3" {
 		t.Fatalf("n1 evaluations: %+v", r.Evaluations)
+	}
+	e.mustDo(adminKey, "GET", "/api/v1/evaluations", nil, 200, &jobs)
+	if len(jobs.Data) != 1 || jobs.Data[0]["auto"] != true {
+		t.Fatalf("jobs after n1 ended: %v", jobs.Data)
 	}
 	r = agenttrace.Run{}
 	e.mustDo(adminKey, "GET", "/api/v1/runs/n2", nil, 200, &r)
