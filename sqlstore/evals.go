@@ -335,7 +335,10 @@ func (s *Store) EvalStats(ctx context.Context, accountID string, opts store.Eval
 	if err != nil {
 		return nil, err
 	}
-	where, wargs := s.where(accountID, opts.Query)
+	where, wargs, err := s.where(ctx, accountID, opts.Query)
+	if err != nil {
+		return nil, err
+	}
 	w := int64(width)
 	from := opts.From.UTC().Truncate(width).UnixNano()
 	args := append([]any{from, w}, wargs...)
@@ -447,7 +450,10 @@ func (s *Store) RunIDPage(ctx context.Context, accountID string, q *query.Query,
 	if limit <= 0 || limit > 1000 {
 		limit = 500
 	}
-	where, args := s.where(accountID, q)
+	where, args, err := s.where(ctx, accountID, q)
+	if err != nil {
+		return nil, "", err
+	}
 	if cursor != "" {
 		t, id, err := decodeEvalCursor(cursor)
 		if err != nil {

@@ -56,10 +56,13 @@ func (s *Store) StepsForRuns(ctx context.Context, accountID string, runIDs []str
 
 // RunStats counts the runs matching q, sums their steps and finds their time range.
 func (s *Store) RunStats(ctx context.Context, accountID string, q *query.Query) (store.RunStats, error) {
-	where, args := s.where(accountID, q)
+	where, args, err := s.where(ctx, accountID, q)
+	if err != nil {
+		return store.RunStats{}, err
+	}
 	var st store.RunStats
 	var first, last sql.NullInt64
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(r.step_count), 0), MIN(r.sort_time), MAX(r.sort_time) FROM runs r WHERE `+where), args...).
+	err = s.read.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(r.step_count), 0), MIN(r.sort_time), MAX(r.sort_time) FROM runs r WHERE `+where), args...).
 		Scan(&st.Runs, &st.Steps, &first, &last)
 	if err != nil {
 		return st, err

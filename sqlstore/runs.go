@@ -83,11 +83,27 @@ func decodeCursor(s string) (cursor, error) {
 	return c, nil
 }
 
-func (s *Store) where(accountID string, q *query.Query) (string, []any) {
+func (s *Store) where(ctx context.Context, accountID string, q *query.Query) (string, []any, error) {
 	if q == nil {
 		q = &query.Query{}
 	}
-	return sqlfilter.Where(q, s.d.Filter(), accountID)
+	d := s.d.Filter()
+	if r, ok := s.d.(TextResolver); ok {
+		var texts []string
+		for _, t := range q.Terms {
+			if t.Field == query.FieldText {
+				texts = append(texts, t.Value)
+			}
+		}
+		if len(texts) > 0 {
+			var err error
+			if d, err = r.ResolveTexts(ctx, s.read, texts); err != nil {
+				return "", nil, fmt.Errorf("full-text search: %w", err)
+			}
+		}
+	}
+	where, args := sqlfilter.Where(q, d, accountID)
+	return where, args, nil
 }
 
 // ListRuns answers one page of the runs matching opts, in keyset order.
@@ -111,7 +127,10 @@ func (s *Store) ListRuns(ctx context.Context, accountID string, opts store.ListO
 	default:
 		return page, agenttrace.Errorf(agenttrace.EINVALID, "sort: unknown sort %q (supported: time, duration, credits)", opts.Sort)
 	}
-	where, args := s.where(accountID, opts.Query)
+	where, args, err := s.where(ctx, accountID, opts.Query)
+	if err != nil {
+		return page, err
+	}
 	dir, cmp := "DESC", "<"
 	if opts.Asc {
 		dir, cmp = "ASC", ">"
@@ -175,9 +194,12 @@ func (s *Store) ListRuns(ctx context.Context, accountID string, opts store.ListO
 
 // CountRuns counts the runs matching q.
 func (s *Store) CountRuns(ctx context.Context, accountID string, q *query.Query) (int64, error) {
-	where, args := s.where(accountID, q)
+	where, args, err := s.where(ctx, accountID, q)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM runs r WHERE `+where), args...).Scan(&n)
+	err = s.read.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM runs r WHERE `+where), args...).Scan(&n)
 	return n, err
 }
 

@@ -29,6 +29,13 @@ type Dialect interface {
 	IndexTexts(ctx context.Context, tx *Tx, accountID string, items []TextItem) error
 }
 
+// TextResolver is implemented by dialects that look up the full-text terms
+// of a query before it runs, to compile rare ones into a list of runs (see
+// sqlfilter.SQLite.Runs). It answers the filter dialect to compile with.
+type TextResolver interface {
+	ResolveTexts(ctx context.Context, read *sql.DB, texts []string) (sqlfilter.Dialect, error)
+}
+
 // InlineText is implemented by dialects whose search text is a column of
 // the steps rows (PostgreSQL's search_text): the step upsert then writes it
 // with the row instead of indexing it afterwards, so each row is written once.

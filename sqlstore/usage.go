@@ -17,7 +17,10 @@ func (s *Store) Usage(ctx context.Context, accountID string, opts store.UsageOpt
 	if err != nil {
 		return nil, err
 	}
-	where, args := s.where(accountID, opts.Query)
+	where, args, err := s.where(ctx, accountID, opts.Query)
+	if err != nil {
+		return nil, err
+	}
 	w := int64(width)
 	from := opts.From.UTC().Truncate(width).UnixNano()
 	var sqlText string

@@ -25,18 +25,44 @@ type Dialect interface {
 
 // SQLite is the dialect of the embedded SQLite store: ? placeholders and
 // FTS5 search in runs_fts and steps_fts.
-type SQLite struct{}
+type SQLite struct {
+	// Runs holds texts the store has already looked up because they match
+	// few entries (an id, an email, a rare word): the rowids of every run
+	// that matches, itself or by a step, in any account. The query then
+	// reads those runs by rowid instead of testing run after run in sort
+	// order against the whole match, which for a rare text means every run.
+	Runs map[string][]int64
+}
 
 // Placeholder returns "?".
 func (SQLite) Placeholder(int) string { return "?" }
 
 // TextSearch matches text as an FTS5 phrase in runs_fts (rowid = the runs
 // row) or in steps_fts (rowid = a steps row of the run).
-func (SQLite) TextSearch(text, accountID string, arg func(v any) string) string {
+func (d SQLite) TextSearch(text, accountID string, arg func(v any) string) string {
+	if rowids, ok := d.Runs[text]; ok {
+		if len(rowids) == 0 {
+			return "0"
+		}
+		// integers, written in the statement so the planner sees the list
+		return "r.rowid IN (" + IntList(rowids) + ")"
+	}
 	phrase := FTS5Phrase(text)
 	return "r.rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH " + arg(phrase) + ")" +
 		" OR r.id IN (SELECT s.run_id FROM steps s WHERE s.account_id = " + arg(accountID) +
 		" AND s.rowid IN (SELECT rowid FROM steps_fts WHERE steps_fts MATCH " + arg(phrase) + "))"
+}
+
+// IntList writes integers as an SQL list, without the parentheses.
+func IntList(ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
 }
 
 // FTS5Phrase quotes text as one FTS5 phrase: in double quotes, with double

@@ -1,0 +1,98 @@
+package sqlite_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/agenttrace/agenttrace"
+	"github.com/agenttrace/agenttrace/loadgen"
+	"github.com/agenttrace/agenttrace/query"
+	"github.com/agenttrace/agenttrace/sqlite"
+	"github.com/agenttrace/agenttrace/store"
+)
+
+// BenchmarkSearchProse runs full-text queries (first page of 50, newest
+// first) over a store filled by the load tool's batches: 100 runs × 10
+// steps, 1 KiB prose input and output per step (loadgen.TextProse). The
+// 1M-run store of BenchmarkListRunsFiltered holds short run inputs only;
+// this one holds what agent transcripts look like, where the commonest
+// words are in almost every step. AGENTTRACE_BENCH_PROSE_RUNS sets the
+// number of runs (default 100,000: 1,000,000 steps); the filled store is
+// kept in the temp folder and reused.
+//
+//	go test -run XXX -bench SearchProse -benchtime 20x ./sqlite/
+func BenchmarkSearchProse(b *testing.B) {
+	runs := 100_000
+	if n, err := strconv.Atoi(os.Getenv("AGENTTRACE_BENCH_PROSE_RUNS")); err == nil && n > 0 {
+		runs = n
+	}
+	st := openProse(b, runs)
+	ctx := context.Background()
+	batches := runs / 100
+	// a reference token of one step's input halfway through (loadgen's
+	// payload seeds: batch<<24 | payload number, 21 payloads a run)
+	ref := "ref" + strconv.FormatUint(uint64(batches/2)<<24|uint64(5), 36)
+	queries := []string{
+		ref,                  // one step of one run
+		"lo",                 // the commonest word: in almost every step
+		`"lo mi"`,            // the two commonest words, as a phrase
+		"renrenlo",           // a word of middling frequency
+		`"lo mi ren tas vo"`, // five common words that rarely follow each other
+		`status:failed "lo mi" agent:agent-0`,
+		`"timed out" agent:agent-0`,
+		`renrenlo agent:agent-3`,
+	}
+	for _, q := range queries {
+		parsed, err := query.Parse(q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("runs=%d/q=%s", runs, q), func(b *testing.B) {
+			var found int
+			for b.Loop() {
+				page, err := st.ListRuns(ctx, "bench", store.ListOptions{Query: parsed, Limit: 50})
+				if err != nil {
+					b.Fatal(err)
+				}
+				found = len(page.Runs)
+			}
+			b.ReportMetric(float64(found), "runs/page")
+		})
+	}
+}
+
+func openProse(b *testing.B, runs int) store.Store {
+	b.Helper()
+	ctx := context.Background()
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("agenttrace-bench-prose-%d", runs))
+	st, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	have, _ := st.CountRuns(ctx, "bench", nil)
+	if int(have) >= runs {
+		return st
+	}
+	_ = st.CreateAccount(ctx, agenttrace.Account{ID: "bench", Name: "bench"})
+	b.Logf("filling %s with %d runs of 10 prose steps (once)", dir, runs)
+	o := loadgen.Options{RunsPerBatch: 100, StepsPerRun: 10, PayloadBytes: 1024, Text: loadgen.TextProse, Prefix: "prose"}
+	for n := int(have) / 100; n < runs/100; n++ {
+		var batch agenttrace.Batch
+		if err := json.Unmarshal(o.Batch(n), &batch); err != nil {
+			b.Fatal(err)
+		}
+		if err := batch.Normalize(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := st.Ingest(ctx, "bench", &batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return st
+}
