@@ -18,11 +18,13 @@ var rareMatches = 2000 // a variable for the tests
 // the runs it matches, which the query reads by rowid: left to the query, it
 // would test run after run in sort order against the whole match and, as few
 // match, go through every run (140 ms over 100,000 runs of prose, growing
-// with the store). A common text is left to the query, whose scan in sort
-// order then finds a page of matches early. Finding out costs at most
-// rareMatches+1 rowids read from each index.
-func (dialect) ResolveTexts(ctx context.Context, read *sql.DB, texts []string) (sqlfilter.Dialect, error) {
-	d := sqlfilter.SQLite{}
+// with the store). A common text is left to the query (see
+// sqlfilter.SQLite.Paged): a page of it is found early in sort order. Finding
+// out costs at most rareMatches+1 rowids read from each index, and ~12 µs per
+// matching step to find its run (over 100,000 runs of prose: 23 ms at 2,000
+// steps, 142 ms at 12,000, where the paged query takes 6.5 ms).
+func (dialect) ResolveTexts(ctx context.Context, read *sql.DB, texts []string, paged bool) (sqlfilter.Dialect, error) {
+	d := sqlfilter.SQLite{Paged: paged}
 	for _, text := range texts {
 		if _, done := d.Runs[text]; done {
 			continue

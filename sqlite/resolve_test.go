@@ -118,7 +118,7 @@ func TestRareTextsFindWhatTheQueryFinds(t *testing.T) {
 
 	// the words are rare at the default threshold; at 6, zebra (13 entries
 	// in runs_fts) is not, quick fox (5 in runs_fts, 6 in steps_fts) is
-	d, err := dialect{}.ResolveTexts(context.Background(), st.ReadDB(), []string{"zebra", "quick fox", "nothinghere"})
+	d, err := dialect{}.ResolveTexts(context.Background(), st.ReadDB(), []string{"zebra", "quick fox", "nothinghere"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestRareTextsFindWhatTheQueryFinds(t *testing.T) {
 		t.Fatalf("resolved: %v", runs)
 	}
 	rareMatches = 6
-	d, err = dialect{}.ResolveTexts(context.Background(), st.ReadDB(), []string{"zebra", "quick fox"})
+	d, err = dialect{}.ResolveTexts(context.Background(), st.ReadDB(), []string{"zebra", "quick fox"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,10 @@ func BenchmarkSearchProse(b *testing.B) {
 		ref,                  // one step of one run
 		"lo",                 // the commonest word: in almost every step
 		`"lo mi"`,            // the two commonest words, as a phrase
-		"renrenlo",           // a word of middling frequency
+		"renrenlo",           // a word of middling frequency (58,000 steps)
+		"lokavo",             // 12,000 steps
+		"lofenyor",           // 3,200 steps: just too many to be looked up first
+		"lokavolo",           // 2,000 steps: looked up first
 		`"lo mi ren tas vo"`, // five common words that rarely follow each other
 		`status:failed "lo mi" agent:agent-0`,
 		`"timed out" agent:agent-0`,
@@ -62,6 +65,22 @@ func BenchmarkSearchProse(b *testing.B) {
 				found = len(page.Runs)
 			}
 			b.ReportMetric(float64(found), "runs/page")
+		})
+	}
+	// counting reads every matching run (the evaluate form, export estimates)
+	for _, q := range []string{"renrenlo", "lofenyor", `"timed out"`} {
+		parsed, err := query.Parse(q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("runs=%d/count/q=%s", runs, q), func(b *testing.B) {
+			var n int64
+			for b.Loop() {
+				if n, err = st.CountRuns(ctx, "bench", parsed); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n), "runs")
 		})
 	}
 }

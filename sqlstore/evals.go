@@ -335,7 +335,7 @@ func (s *Store) EvalStats(ctx context.Context, accountID string, opts store.Eval
 	if err != nil {
 		return nil, err
 	}
-	where, wargs, err := s.where(ctx, accountID, opts.Query)
+	where, wargs, err := s.where(ctx, accountID, opts.Query, false)
 	if err != nil {
 		return nil, err
 	}
@@ -450,7 +450,7 @@ func (s *Store) RunIDPage(ctx context.Context, accountID string, q *query.Query,
 	if limit <= 0 || limit > 1000 {
 		limit = 500
 	}
-	where, args, err := s.where(ctx, accountID, q)
+	where, args, err := s.where(ctx, accountID, q, true)
 	if err != nil {
 		return nil, "", err
 	}

@@ -56,7 +56,7 @@ func (s *Store) StepsForRuns(ctx context.Context, accountID string, runIDs []str
 
 // RunStats counts the runs matching q, sums their steps and finds their time range.
 func (s *Store) RunStats(ctx context.Context, accountID string, q *query.Query) (store.RunStats, error) {
-	where, args, err := s.where(ctx, accountID, q)
+	where, args, err := s.where(ctx, accountID, q, false)
 	if err != nil {
 		return store.RunStats{}, err
 	}

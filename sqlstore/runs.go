@@ -83,7 +83,9 @@ func decodeCursor(s string) (cursor, error) {
 	return c, nil
 }
 
-func (s *Store) where(ctx context.Context, accountID string, q *query.Query) (string, []any, error) {
+// where compiles q into the WHERE clause of a query over runs r; paged says
+// the query stops at the end of a page of runs in sort order.
+func (s *Store) where(ctx context.Context, accountID string, q *query.Query, paged bool) (string, []any, error) {
 	if q == nil {
 		q = &query.Query{}
 	}
@@ -97,7 +99,7 @@ func (s *Store) where(ctx context.Context, accountID string, q *query.Query) (st
 		}
 		if len(texts) > 0 {
 			var err error
-			if d, err = r.ResolveTexts(ctx, s.read, texts); err != nil {
+			if d, err = r.ResolveTexts(ctx, s.read, texts, paged); err != nil {
 				return "", nil, fmt.Errorf("full-text search: %w", err)
 			}
 		}
@@ -127,7 +129,7 @@ func (s *Store) ListRuns(ctx context.Context, accountID string, opts store.ListO
 	default:
 		return page, agenttrace.Errorf(agenttrace.EINVALID, "sort: unknown sort %q (supported: time, duration, credits)", opts.Sort)
 	}
-	where, args, err := s.where(ctx, accountID, opts.Query)
+	where, args, err := s.where(ctx, accountID, opts.Query, true)
 	if err != nil {
 		return page, err
 	}
@@ -194,7 +196,7 @@ func (s *Store) ListRuns(ctx context.Context, accountID string, opts store.ListO
 
 // CountRuns counts the runs matching q.
 func (s *Store) CountRuns(ctx context.Context, accountID string, q *query.Query) (int64, error) {
-	where, args, err := s.where(ctx, accountID, q)
+	where, args, err := s.where(ctx, accountID, q, false)
 	if err != nil {
 		return 0, err
 	}

@@ -31,9 +31,10 @@ type Dialect interface {
 
 // TextResolver is implemented by dialects that look up the full-text terms
 // of a query before it runs, to compile rare ones into a list of runs (see
-// sqlfilter.SQLite.Runs). It answers the filter dialect to compile with.
+// sqlfilter.SQLite). It answers the filter dialect to compile with; paged
+// says the query stops at the end of a page of runs in sort order.
 type TextResolver interface {
-	ResolveTexts(ctx context.Context, read *sql.DB, texts []string) (sqlfilter.Dialect, error)
+	ResolveTexts(ctx context.Context, read *sql.DB, texts []string, paged bool) (sqlfilter.Dialect, error)
 }
 
 // InlineText is implemented by dialects whose search text is a column of

@@ -17,7 +17,7 @@ func (s *Store) Usage(ctx context.Context, accountID string, opts store.UsageOpt
 	if err != nil {
 		return nil, err
 	}
-	where, args, err := s.where(ctx, accountID, opts.Query)
+	where, args, err := s.where(ctx, accountID, opts.Query, false)
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,12 @@ type SQLite struct {
 	// reads those runs by rowid instead of testing run after run in sort
 	// order against the whole match, which for a rare text means every run.
 	Runs map[string][]int64
+	// Paged says the query reads runs in sort order and stops at the end of
+	// a page. Steps are then tested run by run through the steps' primary
+	// key, which finds a page of a common text early; a query that reads
+	// every match (a count, a sum) instead collects the runs of all
+	// matching steps once, which costs a row lookup per matching step.
+	Paged bool
 }
 
 // Placeholder returns "?".
@@ -48,8 +54,14 @@ func (d SQLite) TextSearch(text, accountID string, arg func(v any) string) strin
 		return "r.rowid IN (" + IntList(rowids) + ")"
 	}
 	phrase := FTS5Phrase(text)
-	return "r.rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH " + arg(phrase) + ")" +
-		" OR r.id IN (SELECT s.run_id FROM steps s WHERE s.account_id = " + arg(accountID) +
+	inRuns := "r.rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH " + arg(phrase) + ")"
+	if d.Paged {
+		// the unary + keeps the planner from looking up every matching
+		// step by rowid for each run
+		return inRuns + " OR EXISTS (SELECT 1 FROM steps s WHERE s.account_id = r.account_id AND s.run_id = r.id" +
+			" AND +s.rowid IN (SELECT rowid FROM steps_fts WHERE steps_fts MATCH " + arg(phrase) + "))"
+	}
+	return inRuns + " OR r.id IN (SELECT s.run_id FROM steps s WHERE s.account_id = " + arg(accountID) +
 		" AND s.rowid IN (SELECT rowid FROM steps_fts WHERE steps_fts MATCH " + arg(phrase) + "))"
 }
 
