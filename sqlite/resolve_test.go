@@ -106,15 +106,16 @@ func listAll(t *testing.T, st *sqlstore.Store, q string) ([]string, int64) {
 }
 
 // TestRareTextsFindWhatTheQueryFinds: a text the store compiles into its
-// list of runs (rare) finds the same runs, pages and counts as the query's
-// own full-text condition (rareMatches below zero: nothing is rare), in
+// list of runs (rare), or asks FTS5 about each run (dense), finds the same
+// runs, pages and counts as the query's own full-text condition
+// (rareMatches below zero: nothing is rare), in
 // runs and in steps, as phrases, negated, with other terms, matching
 // nothing, and never another account's runs.
 func TestRareTextsFindWhatTheQueryFinds(t *testing.T) {
 	st := openAt(t, filepath.Join(t.TempDir(), FileName))
 	defer st.Close()
 	want := resolveData(t, st)
-	defer func(n int) { rareMatches = n }(rareMatches)
+	defer func(n int, share float64) { rareMatches, denseShare = n, share }(rareMatches, denseShare)
 
 	// the words are rare at the default threshold; at 6, zebra (13 entries
 	// in runs_fts) is not, quick fox (5 in runs_fts, 6 in steps_fts) is
@@ -137,6 +138,25 @@ func TestRareTextsFindWhatTheQueryFinds(t *testing.T) {
 		t.Fatalf("at 6: zebra resolved or quick fox not: %v", runs)
 	}
 
+	// at 2, "quick fox" is not rare: the first 3 entries of runs_fts it
+	// matches are the other account's runs 41-43, a share of 1; a single
+	// word is never dense
+	rareMatches = 2
+	for _, c := range []struct {
+		share float64
+		dense bool
+	}{{1.01, false}, {0.9, true}} {
+		denseShare = c.share
+		d, err = dialect{}.ResolveTexts(context.Background(), st.ReadDB(), []string{"quick fox", "zebra"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dense := d.(sqlfilter.SQLite).Dense; dense["quick fox"] != c.dense || dense["zebra"] || d.(sqlfilter.SQLite).Runs != nil {
+			t.Fatalf("share %v: dense %v, runs %v", c.share, dense, d.(sqlfilter.SQLite).Runs)
+		}
+	}
+	denseShare = 0.25
+
 	newestFirst := func(ids []string) []string {
 		out := slices.Clone(ids)
 		slices.Reverse(out)
@@ -149,8 +169,11 @@ func TestRareTextsFindWhatTheQueryFinds(t *testing.T) {
 		rare, rareN := listAll(t, st, q)
 		rareMatches = -1
 		common, commonN := listAll(t, st, q)
-		if !slices.Equal(rare, common) || rareN != commonN || rareN != int64(len(rare)) {
-			t.Errorf("%s: rare %v (%d), common %v (%d)", q, rare, rareN, common, commonN)
+		rareMatches, denseShare = 0, 0 // every phrase that matches is dense
+		dense, denseN := listAll(t, st, q)
+		denseShare = 0.25
+		if !slices.Equal(rare, common) || rareN != commonN || rareN != int64(len(rare)) || !slices.Equal(dense, common) || denseN != commonN {
+			t.Errorf("%s: rare %v (%d), common %v (%d), dense %v (%d)", q, rare, rareN, common, commonN, dense, denseN)
 		}
 		for _, id := range rare {
 			if id[0] != 'r' {

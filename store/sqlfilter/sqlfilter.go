@@ -38,6 +38,12 @@ type SQLite struct {
 	// every match (a count, a sum) instead collects the runs of all
 	// matching steps once, which costs a row lookup per matching step.
 	Paged bool
+	// Dense holds phrases the store found to match most entries: a page of
+	// one asks FTS5 about each run and its steps (MATCH with their rowid),
+	// which stops early, instead of collecting every match first, which
+	// for a phrase means checking word positions in every entry that
+	// holds its words. Only for Paged queries.
+	Dense map[string]bool
 }
 
 // Placeholder returns "?".
@@ -54,6 +60,11 @@ func (d SQLite) TextSearch(text, accountID string, arg func(v any) string) strin
 		return "r.rowid IN (" + IntList(rowids) + ")"
 	}
 	phrase := FTS5Phrase(text)
+	if d.Paged && d.Dense[text] {
+		return "EXISTS (SELECT 1 FROM runs_fts WHERE runs_fts MATCH " + arg(phrase) + " AND runs_fts.rowid = r.rowid)" +
+			" OR EXISTS (SELECT 1 FROM steps s WHERE s.account_id = r.account_id AND s.run_id = r.id" +
+			" AND EXISTS (SELECT 1 FROM steps_fts WHERE steps_fts MATCH " + arg(phrase) + " AND steps_fts.rowid = s.rowid))"
+	}
 	inRuns := "r.rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH " + arg(phrase) + ")"
 	if d.Paged {
 		// the unary + keeps the planner from looking up every matching
