@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"unicode"
@@ -20,6 +21,12 @@ var rareMatches = 2000 // a variable for the tests
 // FTS5 checks the words' positions in every entry that holds them all
 // (0.5 s for a phrase of the two commonest words over 1M steps of prose).
 var denseShare = 0.25
+
+// concentrationSample is how many of the first matching steps of a text
+// that is not rare are looked up to tell whether they belong to few runs
+// (10 or more a run), and concentratedMatches how many such steps are then
+// collected at most.
+var concentrationSample, concentratedMatches = 200, 50_000
 
 // ResolveTexts looks up the full-text terms of a query before it runs. A
 // rare text (an id, an email, an uncommon word) is compiled into the list of
@@ -66,39 +73,63 @@ type textPlan struct {
 }
 
 // lookUp reads the first rareMatches+1 entries text matches in runs_fts,
-// then in steps_fts. When both are fewer it answers the runs they belong to;
-// otherwise whether text is a phrase (two words or more) that matches at
-// least denseShare of the entries it was read through.
+// then in steps_fts. When both are fewer it answers the runs they belong to.
+// Otherwise it answers whether text is a phrase (two words or more) that
+// matches at least denseShare of the entries it was read through; or, when
+// the steps it matches belong to few runs (an id repeated through a few long
+// runs, which a page in sort order would look for through every run), the
+// runs of up to concentratedMatches of them.
 func lookUp(ctx context.Context, read *sql.DB, text string) (textPlan, error) {
 	phrase := sqlfilter.FTS5Phrase(text)
-	var entries []int64
-	for _, table := range []string{"runs_fts", "steps_fts"} {
-		ids, rare, err := matchRowids(ctx, read, `SELECT rowid FROM `+table+` WHERE `+table+` MATCH ? LIMIT `+strconv.Itoa(rareMatches+1), phrase)
-		if err != nil {
+	first := func(table string, limit int) ([]int64, bool, error) {
+		return matchRowids(ctx, read, limit, `SELECT rowid FROM `+table+` WHERE `+table+` MATCH ? LIMIT `+strconv.Itoa(limit+1), phrase)
+	}
+	runs, few, err := first("runs_fts", rareMatches)
+	if err != nil || !few {
+		return textPlan{dense: isDense(text, runs)}, err
+	}
+	steps, few, err := first("steps_fts", rareMatches)
+	if err != nil {
+		return textPlan{}, err
+	}
+	if !few {
+		if isDense(text, steps) {
+			return textPlan{dense: true}, nil
+		}
+		sample, err := runsOfSteps(ctx, read, steps[:min(len(steps), concentrationSample)])
+		if err != nil || len(sample)*10 > min(len(steps), concentrationSample) {
+			return textPlan{}, err // fewer than 10 matching steps a run
+		}
+		if steps, few, err = first("steps_fts", concentratedMatches); err != nil || !few {
 			return textPlan{}, err
 		}
-		if !rare {
-			// FTS5 answers rowids in ascending order
-			dense := len(ids) > 0 && words(text) > 1 && float64(len(ids))/float64(ids[len(ids)-1]-ids[0]+1) >= denseShare
-			return textPlan{dense: dense}, nil
-		}
-		if table == "runs_fts" {
-			entries = ids
-			continue
-		}
-		runs := entries
-		if len(ids) > 0 {
-			ofSteps, _, err := matchRowids(ctx, read, `SELECT r.rowid FROM steps s JOIN runs r ON r.account_id = s.account_id AND r.id = s.run_id
-				WHERE s.rowid IN (`+sqlfilter.IntList(ids)+`)`)
-			if err != nil {
-				return textPlan{}, err
-			}
-			runs = append(runs, ofSteps...)
-		}
-		slices.Sort(runs)
-		return textPlan{rare: true, runs: slices.Compact(runs)}, nil
 	}
-	panic("unreachable")
+	ofSteps, err := runsOfSteps(ctx, read, steps)
+	if err != nil {
+		return textPlan{}, err
+	}
+	runs = append(runs, ofSteps...)
+	slices.Sort(runs)
+	return textPlan{rare: true, runs: slices.Compact(runs)}, nil
+}
+
+// isDense tells whether text is a phrase whose first matching entries, ids
+// in ascending order as FTS5 answers them, make up at least denseShare of
+// the rowids they span.
+func isDense(text string, ids []int64) bool {
+	return len(ids) > 0 && words(text) > 1 && float64(len(ids))/float64(ids[len(ids)-1]-ids[0]+1) >= denseShare
+}
+
+// runsOfSteps answers the rowids of the runs of steps (steps rowids), once
+// each.
+func runsOfSteps(ctx context.Context, read *sql.DB, steps []int64) ([]int64, error) {
+	if len(steps) == 0 {
+		return nil, nil
+	}
+	list, _ := json.Marshal(steps)
+	runs, _, err := matchRowids(ctx, read, len(steps), `SELECT DISTINCT r.rowid FROM steps s JOIN runs r ON r.account_id = s.account_id AND r.id = s.run_id
+		WHERE s.rowid IN (SELECT value FROM json_each(?))`, string(list))
+	return runs, err
 }
 
 // words counts the words of text as the unicode61 tokenizer finds them:
@@ -115,9 +146,9 @@ func words(text string) int {
 	return n
 }
 
-// matchRowids reads the integers a query answers; rare is false when they
-// are more than rareMatches (the query reads at most one more).
-func matchRowids(ctx context.Context, read *sql.DB, query string, args ...any) (ids []int64, rare bool, err error) {
+// matchRowids reads the integers a query answers; few is false when they
+// are more than limit (the query reads at most one more).
+func matchRowids(ctx context.Context, read *sql.DB, limit int, query string, args ...any) (ids []int64, few bool, err error) {
 	rows, err := read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, false, err
@@ -133,5 +164,5 @@ func matchRowids(ctx context.Context, read *sql.DB, query string, args ...any) (
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
-	return ids, len(ids) <= rareMatches, nil
+	return ids, len(ids) <= limit, nil
 }

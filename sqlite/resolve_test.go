@@ -57,6 +57,15 @@ func resolveData(t *testing.T, st *sqlstore.Store) map[string][]string {
 		s := agenttrace.Step{ID: "s", RunID: id, Name: "answer", Type: agenttrace.StepLLM, Status: agenttrace.StatusCompleted, Output: []byte(`"` + output + `"`)}
 		b.Steps = append(b.Steps, s)
 	}
+	// a long run whose 30 steps all hold "needle"
+	at := start.Add(time.Hour)
+	b.Runs = append(b.Runs, agenttrace.Run{ID: "rlong", AgentID: "a", Status: agenttrace.StatusCompleted, StartedAt: &at, Input: []byte(`"question"`)})
+	for i := range 30 {
+		s := agenttrace.Step{ID: fmt.Sprint(i), RunID: "rlong", Name: "lookup", Type: agenttrace.StepTool, Status: agenttrace.StatusCompleted, Output: []byte(`"needle answer"`)}
+		s.SetSeq(int64(i))
+		b.Steps = append(b.Steps, s)
+	}
+	want["needle"] = []string{"rlong"}
 	if err := ingest(st, b); err != nil {
 		t.Fatal(err)
 	}
@@ -156,13 +165,23 @@ func TestRareTextsFindWhatTheQueryFinds(t *testing.T) {
 		}
 	}
 	denseShare = 0.25
+	// at 19, needle (30 steps) and answer (70) are not rare; the first 20
+	// steps of needle are all of one run, so its steps are collected
+	rareMatches = 19
+	d, err = dialect{}.ResolveTexts(context.Background(), st.ReadDB(), []string{"needle", "answer"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs := d.(sqlfilter.SQLite).Runs; len(runs["needle"]) != 1 || runs["answer"] != nil {
+		t.Fatalf("concentrated: %v", runs)
+	}
 
 	newestFirst := func(ids []string) []string {
 		out := slices.Clone(ids)
 		slices.Reverse(out)
 		return out
 	}
-	queries := []string{`zebra`, `orbit`, `"quick fox"`, `"fox quick"`, `nothinghere`, `-zebra`, `-nothinghere`,
+	queries := []string{`needle`, `needle answer`, `-needle`, `zebra`, `orbit`, `"quick fox"`, `"fox quick"`, `nothinghere`, `-zebra`, `-nothinghere`,
 		`zebra agent:b`, `zebra status:failed`, `zebra "quick fox"`, `zebra -orbit`, `"orbit zebra" agent:a`}
 	for _, q := range queries {
 		rareMatches = 2000
@@ -171,16 +190,18 @@ func TestRareTextsFindWhatTheQueryFinds(t *testing.T) {
 		common, commonN := listAll(t, st, q)
 		rareMatches, denseShare = 0, 0 // every phrase that matches is dense
 		dense, denseN := listAll(t, st, q)
-		denseShare = 0.25
-		if !slices.Equal(rare, common) || rareN != commonN || rareN != int64(len(rare)) || !slices.Equal(dense, common) || denseN != commonN {
-			t.Errorf("%s: rare %v (%d), common %v (%d), dense %v (%d)", q, rare, rareN, common, commonN, dense, denseN)
+		rareMatches, denseShare = 19, 0.25 // needle's steps are collected
+		mid, midN := listAll(t, st, q)
+		if !slices.Equal(rare, common) || rareN != commonN || rareN != int64(len(rare)) || !slices.Equal(dense, common) || denseN != commonN ||
+			!slices.Equal(mid, common) || midN != commonN {
+			t.Errorf("%s: rare %v (%d), common %v (%d), dense %v (%d), 19 %v (%d)", q, rare, rareN, common, commonN, dense, denseN, mid, midN)
 		}
 		for _, id := range rare {
 			if id[0] != 'r' {
 				t.Errorf("%s: another account's run %s", q, id)
 			}
 		}
-		if w, ok := map[string][]string{"zebra": want["zebra"], "orbit": want["orbit"], `"quick fox"`: want["quick fox"], "nothinghere": nil, `"fox quick"`: nil}[q]; ok {
+		if w, ok := map[string][]string{"needle": want["needle"], "zebra": want["zebra"], "orbit": want["orbit"], `"quick fox"`: want["quick fox"], "nothinghere": nil, `"fox quick"`: nil}[q]; ok {
 			slices.Sort(w)
 			if !slices.Equal(rare, newestFirst(w)) {
 				t.Errorf("%s: %v, want %v", q, rare, newestFirst(w))
