@@ -25,24 +25,44 @@ func benchRuns() int {
 	return 1_000_000
 }
 
-func openFilled(b *testing.B, n int) store.Store {
+// openKept opens the benchmark store kept in the temp folder under name,
+// with its account "bench", and answers how many runs it holds.
+func openKept(b *testing.B, name string) (store.Store, int) {
 	b.Helper()
 	ctx := context.Background()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("agenttrace-bench-%d", n))
-	st, err := sqlite.Open(ctx, dir)
+	st, err := sqlite.Open(ctx, filepath.Join(os.TempDir(), name))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
 	have, _ := st.CountRuns(ctx, "bench", nil)
-	if int(have) >= n {
+	if have == 0 {
+		_ = st.CreateAccount(ctx, agenttrace.Account{ID: "bench", Name: "bench"})
+	}
+	return st, int(have)
+}
+
+// mustParse parses a query of the benchmarks.
+func mustParse(b *testing.B, q string) *query.Query {
+	b.Helper()
+	parsed, err := query.Parse(q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return parsed
+}
+
+func openFilled(b *testing.B, n int) store.Store {
+	b.Helper()
+	ctx := context.Background()
+	st, have := openKept(b, fmt.Sprintf("agenttrace-bench-%d", n))
+	if have >= n {
 		return st
 	}
-	_ = st.CreateAccount(ctx, agenttrace.Account{ID: "bench", Name: "bench"})
-	b.Logf("filling %s with %d runs (once)", dir, n)
+	b.Logf("filling with %d runs (once)", n)
 	start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	const per = 5000
-	for i := int(have); i < n; i += per {
+	for i := have; i < n; i += per {
 		var batch agenttrace.Batch
 		for j := i; j < i+per && j < n; j++ {
 			t0 := start.Add(time.Duration(j) * 2 * time.Second)

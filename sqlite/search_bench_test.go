@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/agenttrace/agenttrace"
 	"github.com/agenttrace/agenttrace/loadgen"
-	"github.com/agenttrace/agenttrace/query"
-	"github.com/agenttrace/agenttrace/sqlite"
 	"github.com/agenttrace/agenttrace/store"
 )
 
@@ -51,10 +48,7 @@ func BenchmarkSearchProse(b *testing.B) {
 		`renrenlo agent:agent-3`,
 	}
 	for _, q := range queries {
-		parsed, err := query.Parse(q)
-		if err != nil {
-			b.Fatal(err)
-		}
+		parsed := mustParse(b, q)
 		b.Run(fmt.Sprintf("runs=%d/q=%s", runs, q), func(b *testing.B) {
 			var found int
 			for b.Loop() {
@@ -69,12 +63,10 @@ func BenchmarkSearchProse(b *testing.B) {
 	}
 	// counting reads every matching run (the evaluate form, export estimates)
 	for _, q := range []string{"renrenlo", "lofenyor", `"timed out"`} {
-		parsed, err := query.Parse(q)
-		if err != nil {
-			b.Fatal(err)
-		}
+		parsed := mustParse(b, q)
 		b.Run(fmt.Sprintf("runs=%d/count/q=%s", runs, q), func(b *testing.B) {
 			var n int64
+			var err error
 			for b.Loop() {
 				if n, err = st.CountRuns(ctx, "bench", parsed); err != nil {
 					b.Fatal(err)
@@ -88,20 +80,13 @@ func BenchmarkSearchProse(b *testing.B) {
 func openProse(b *testing.B, runs int) store.Store {
 	b.Helper()
 	ctx := context.Background()
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("agenttrace-bench-prose-%d", runs))
-	st, err := sqlite.Open(ctx, dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	have, _ := st.CountRuns(ctx, "bench", nil)
-	if int(have) >= runs {
+	st, have := openKept(b, fmt.Sprintf("agenttrace-bench-prose-%d", runs))
+	if have >= runs {
 		return st
 	}
-	_ = st.CreateAccount(ctx, agenttrace.Account{ID: "bench", Name: "bench"})
-	b.Logf("filling %s with %d runs of 10 prose steps (once)", dir, runs)
+	b.Logf("filling with %d runs of 10 prose steps (once)", runs)
 	o := loadgen.Options{RunsPerBatch: 100, StepsPerRun: 10, PayloadBytes: 1024, Text: loadgen.TextProse, Prefix: "prose"}
-	for n := int(have) / 100; n < runs/100; n++ {
+	for n := have / 100; n < runs/100; n++ {
 		var batch agenttrace.Batch
 		if err := json.Unmarshal(o.Batch(n), &batch); err != nil {
 			b.Fatal(err)
