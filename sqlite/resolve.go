@@ -40,10 +40,12 @@ var concentrationSample, concentratedMatches = 200, 50_000
 // steps, 142 ms at 12,000, where the paged query takes 6.5 ms).
 func (dialect) ResolveTexts(ctx context.Context, read *sql.DB, texts []string, paged bool) (sqlfilter.Dialect, error) {
 	d := sqlfilter.SQLite{Paged: paged}
+	seen := map[string]bool{}
 	for _, text := range texts {
-		if _, done := d.Runs[text]; done {
-			continue
+		if seen[text] {
+			continue // a query may name a text twice (x -x)
 		}
+		seen[text] = true
 		plan, err := lookUp(ctx, read, text)
 		if err != nil {
 			return nil, err
