@@ -82,6 +82,12 @@ func freshSchema(t testing.TB) (dsn, schema string) {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
+	return schemaURL(t, schema), schema
+}
+
+// schemaURL returns the test database's URL whose search_path is schema.
+func schemaURL(t testing.TB, schema string) string {
+	t.Helper()
 	u, err := url.Parse(baseURL())
 	if err != nil {
 		t.Fatalf("AGENTTRACE_TEST_DATABASE_URL: %v", err)
@@ -89,7 +95,7 @@ func freshSchema(t testing.TB) (dsn, schema string) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String(), schema
+	return u.String()
 }
 
 // MustOpen opens a store on a fresh schema of the test database.

@@ -15,7 +15,7 @@ import (
 
 // TestBrowserEvaluate creates an evaluator through the form, selects runs on
 // All Traces → Evaluate → progress → results, and saves screenshots of the
-// evaluation pages at 1280 and 390 px into AGENTTRACE_SHOTS_EVAL (default /tmp/shots3).
+// evaluation pages at 1280 and 390 px (see shotsDir).
 func TestBrowserEvaluate(t *testing.T) {
 	ctx := newChrome(t)
 	e := newEnv(t)
@@ -103,13 +103,7 @@ func TestBrowserEvaluate(t *testing.T) {
 	waitJobCompleted(t, ctx)
 	shots["evaluation-query"] = get(t, ctx, chromedp.Location())
 
-	dir := os.Getenv("AGENTTRACE_SHOTS_EVAL")
-	if dir == "" {
-		dir = "/tmp/shots3"
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := shotsDir(t)
 	pages := []struct{ name, path, wait string }{
 		{"evaluators", "/evaluators", "table.evaluatortable"},
 		{"evaluator-new", "/evaluators/new", "#evaluator-form"},

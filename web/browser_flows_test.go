@@ -13,15 +13,11 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-const shotsDir = "/tmp/shots2"
-
-func shoot(t *testing.T, ctx context.Context, name string) {
+// shoot saves a screenshot of the page as name.png in dir (see shotsDir).
+func shoot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
-	if err := os.MkdirAll(shotsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	shot := get(t, ctx, chromedp.CaptureScreenshot())
-	if err := os.WriteFile(filepath.Join(shotsDir, name+".png"), shot, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -104,10 +100,11 @@ func TestBrowserCompareRerunExport(t *testing.T) {
 }
 
 // TestScreenshotsNewPages saves the compare, re-run, export and keys pages
-// at 1280 and 390 px into /tmp/shots2.
+// at 1280 and 390 px (see shotsDir).
 func TestScreenshotsNewPages(t *testing.T) {
 	ctx := newChrome(t)
 	e := newEnv(t)
+	dir := shotsDir(t)
 	orig, rr := aRerun(t, e)
 	id := latestFailed(t, e, "support-demo")
 	signInBrowser(t, ctx, e.url, bootstrapKey)
@@ -164,7 +161,7 @@ func TestScreenshotsNewPages(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", p.name, err)
 			}
-			shoot(t, ctx, fmt.Sprintf("%s-%d", p.name, width))
+			shoot(t, ctx, dir, fmt.Sprintf("%s-%d", p.name, width))
 		}
 	}
 	// a read-only session: the disabled Re-run button and the export message
@@ -172,7 +169,7 @@ func TestScreenshotsNewPages(t *testing.T) {
 	signInBrowser(t, ctx, e.url, reader.Secret)
 	do(t, ctx, "viewport", chromedp.EmulateViewport(1280, 900, chromedp.EmulateScale(1)))
 	do(t, ctx, "reader trace", chromedp.Navigate(e.url+"/runs/"+id), chromedp.WaitVisible(chromedp.CSS(".runactions button[disabled]")))
-	shoot(t, ctx, "trace-readonly-1280")
+	shoot(t, ctx, dir, "trace-readonly-1280")
 	do(t, ctx, "reader export", chromedp.Navigate(e.url+"/exports/new"), chromedp.WaitVisible(chromedp.CSS(".errorpage")))
-	shoot(t, ctx, "export-readonly-1280")
+	shoot(t, ctx, dir, "export-readonly-1280")
 }

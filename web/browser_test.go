@@ -164,18 +164,27 @@ func TestBrowserSelection(t *testing.T) {
 	}
 }
 
-// TestScreenshots saves every page at 1280 and 390 px wide into
-// AGENTTRACE_SHOTS (default /tmp/shots) for people to look at.
-func TestScreenshots(t *testing.T) {
-	ctx := newChrome(t)
-	e := newEnv(t)
-	dir := os.Getenv("AGENTTRACE_SHOTS")
-	if dir == "" {
-		dir = "/tmp/shots"
+// shotsDir is where a test saves its screenshots for people to look at:
+// AGENTTRACE_SHOTS/TestName when that is set, otherwise a temporary folder
+// removed after the test (the pages are still rendered and checked).
+func shotsDir(t *testing.T) string {
+	t.Helper()
+	root := os.Getenv("AGENTTRACE_SHOTS")
+	if root == "" {
+		return t.TempDir()
 	}
+	dir := filepath.Join(root, t.Name())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// TestScreenshots saves every page at 1280 and 390 px wide (see shotsDir).
+func TestScreenshots(t *testing.T) {
+	ctx := newChrome(t)
+	e := newEnv(t)
+	dir := shotsDir(t)
 	var runs runList
 	e.api("GET", "/api/v1/runs?q="+url.QueryEscape("status:failed has:error steps>=5")+"&limit=1", bootstrapKey, nil, &runs)
 	if len(runs.Data) == 0 || runs.Data[0].Error == nil {
