@@ -169,9 +169,10 @@ func (Dialect) Retryable(err error) bool {
 // textsPerStatement bounds the multi-row search-text updates (3 parameters a row).
 const textsPerStatement = 500
 
-// IndexTexts stores the searchable text of runs (StepID "") and steps in
-// their rows' search_text, which the GIN index on to_tsvector('simple', …)
-// covers: one UPDATE … FROM (VALUES …) per chunk, not one per row.
+// IndexTexts stores the tsvector of the searchable text of runs (StepID "")
+// and steps in their rows' search column: one UPDATE … FROM (VALUES …) per
+// chunk, not one per row. The text itself is not kept: the inputs, outputs
+// and errors are in their own columns.
 func (Dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string, items []sqlstore.TextItem) error {
 	runs, steps := sqlstore.SplitTexts(items)
 	for start := 0; start < len(runs); start += textsPerStatement {
@@ -182,7 +183,7 @@ func (Dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string
 			rows[i] = "(?, ?)"
 			args = append(args, it.RunID, clean(it.Body))
 		}
-		if _, err := tx.Exec(ctx, `UPDATE runs SET search_text = v.t FROM (VALUES `+strings.Join(rows, ", ")+`) AS v(id, t)
+		if _, err := tx.Exec(ctx, `UPDATE runs SET search = to_tsvector('simple', v.t) FROM (VALUES `+strings.Join(rows, ", ")+`) AS v(id, t)
 			WHERE runs.account_id = ? AND runs.id = v.id`, append(args, accountID)...); err != nil {
 			return fmt.Errorf("index text: %w", err)
 		}
@@ -195,7 +196,7 @@ func (Dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string
 			rows[i] = "(?, ?, ?)"
 			args = append(args, it.RunID, it.StepID, clean(it.Body))
 		}
-		if _, err := tx.Exec(ctx, `UPDATE steps SET search_text = v.t FROM (VALUES `+strings.Join(rows, ", ")+`) AS v(run_id, id, t)
+		if _, err := tx.Exec(ctx, `UPDATE steps SET search = to_tsvector('simple', v.t) FROM (VALUES `+strings.Join(rows, ", ")+`) AS v(run_id, id, t)
 			WHERE steps.account_id = ? AND steps.run_id = v.run_id AND steps.id = v.id`, append(args, accountID)...); err != nil {
 			return fmt.Errorf("index text: %w", err)
 		}
@@ -203,8 +204,11 @@ func (Dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string
 	return nil
 }
 
-// SearchText is a step's search_text as the step upsert writes it
-// (sqlstore.InlineText): written with the row, not updated after it.
+// SearchColumn is where the step upsert writes a step's search text
+// (sqlstore.InlineText): its tsvector, computed with the row.
+func (Dialect) SearchColumn() (name, value string) { return "search", "to_tsvector('simple', ?)" }
+
+// SearchText is a step's search text as SearchColumn takes it.
 func (Dialect) SearchText(body string) string { return clean(body) }
 
 // clean drops NUL characters, which PostgreSQL text cannot hold (JSON
@@ -219,18 +223,42 @@ func clean(s string) string {
 // Filter is the sqlfilter dialect of the PostgreSQL store. Its placeholders
 // are "?" because sqlstore splices the WHERE into larger statements and
 // rebinds each whole statement once.
-type Filter struct{}
+type Filter struct {
+	// Runs holds texts the store has already looked up because they match
+	// few rows (an id, an email, a rare word): the ids of the account's
+	// runs that match, themselves or by a step. The query then reads those
+	// runs by id instead of testing run after run in sort order.
+	Runs map[string][]string
+	// Paged says the query reads runs in sort order and stops at the end of
+	// a page: each run's steps are then tested through the steps' primary
+	// key, which finds a page of a common text early, instead of collecting
+	// the runs of every matching step first, which for a common word means
+	// reading most of the steps table.
+	Paged bool
+}
 
 // Placeholder returns "?".
 func (Filter) Placeholder(int) string { return "?" }
 
 // TextSearch matches text as a phrase (phraseto_tsquery, 'simple'
 // configuration: lower-cased words, no stemming, no stop words) in the run's
-// own search_text or in the search_text of any of its steps. Both sides use
-// the indexed expression to_tsvector('simple', search_text), and search_text
-// is NOT NULL, so the condition is never NULL and NOT (…) is exact.
-func (Filter) TextSearch(text, accountID string, arg func(v any) string) string {
-	return "to_tsvector('simple', r.search_text) @@ phraseto_tsquery('simple', " + arg(text) + ")" +
-		" OR r.id IN (SELECT s.run_id FROM steps s WHERE s.account_id = " + arg(accountID) +
-		" AND to_tsvector('simple', s.search_text) @@ phraseto_tsquery('simple', " + arg(text) + "))"
+// own search tsvector or in the search tsvector of any of its steps. search
+// is never NULL, so the condition is never NULL and NOT (…) is exact.
+func (f Filter) TextSearch(text, accountID string, arg func(v any) string) string {
+	if ids, ok := f.Runs[text]; ok {
+		if len(ids) == 0 {
+			return "FALSE"
+		}
+		return "r.id = ANY(" + arg(ids) + "::text[])"
+	}
+	inRun := "r.search @@ phraseto_tsquery('simple', " + arg(text) + ")"
+	if f.Paged {
+		// OFFSET 0 keeps the planner from turning the EXISTS into a
+		// hashed set of every matching step's run, built before the
+		// first row
+		return inRun + " OR EXISTS (SELECT 1 FROM steps s WHERE s.account_id = r.account_id AND s.run_id = r.id" +
+			" AND s.search @@ phraseto_tsquery('simple', " + arg(text) + ") OFFSET 0)"
+	}
+	return inRun + " OR r.id IN (SELECT s.run_id FROM steps s WHERE s.account_id = " + arg(accountID) +
+		" AND s.search @@ phraseto_tsquery('simple', " + arg(text) + "))"
 }

@@ -33,12 +33,13 @@ var concentrationSample, concentratedMatches = 200, 50_000
 // the runs it matches, which the query reads by rowid: left to the query, it
 // would test run after run in sort order against the whole match and, as few
 // match, go through every run (140 ms over 100,000 runs of prose, growing
-// with the store). A common text is left to the query (see
+// with the store); the rowids are of every account's runs, the query keeps
+// its own. A common text is left to the query (see
 // sqlfilter.SQLite.Paged): a page of it is found early in sort order. Finding
 // out costs at most rareMatches+1 rowids read from each index, and ~12 µs per
 // matching step to find its run (over 100,000 runs of prose: 23 ms at 2,000
 // steps, 142 ms at 12,000, where the paged query takes 6.5 ms).
-func (dialect) ResolveTexts(ctx context.Context, read *sql.DB, texts []string, paged bool) (sqlfilter.Dialect, error) {
+func (dialect) ResolveTexts(ctx context.Context, read *sql.DB, _ string, texts []string, paged bool) (sqlfilter.Dialect, error) {
 	d := sqlfilter.SQLite{Paged: paged}
 	seen := map[string]bool{}
 	for _, text := range texts {

@@ -309,9 +309,10 @@ func (s *Store) ingestSteps(ctx context.Context, tx *Tx, accountID string, steps
 	inline, _ := s.d.(InlineText)
 	head, row, tail := stepInsertHead, stepRow, stepInsertTail
 	if inline != nil {
-		head = strings.Replace(head, "metadata) VALUES ", "metadata, search_text) VALUES ", 1)
-		row = strings.Replace(row, "?)", "?, ?)", 1)
-		tail += ", search_text = excluded.search_text"
+		column, value := inline.SearchColumn()
+		head = strings.Replace(head, "metadata) VALUES ", "metadata, "+column+") VALUES ", 1)
+		row = strings.TrimSuffix(row, ")") + ", " + value + ")"
+		tail += ", " + column + " = excluded." + column
 	}
 	for start := 0; start < len(steps); start += stepsPerStatement {
 		chunk := steps[start:min(start+stepsPerStatement, len(steps))]

@@ -99,7 +99,7 @@ func (s *Store) where(ctx context.Context, accountID string, q *query.Query, pag
 		}
 		if len(texts) > 0 {
 			var err error
-			if d, err = r.ResolveTexts(ctx, s.read, texts, paged); err != nil {
+			if d, err = r.ResolveTexts(ctx, s.read, accountID, texts, paged); err != nil {
 				return "", nil, fmt.Errorf("full-text search: %w", err)
 			}
 		}

@@ -31,16 +31,20 @@ type Dialect interface {
 
 // TextResolver is implemented by dialects that look up the full-text terms
 // of a query before it runs, to compile rare ones into a list of runs (see
-// sqlfilter.SQLite). It answers the filter dialect to compile with; paged
-// says the query stops at the end of a page of runs in sort order.
+// sqlfilter.SQLite, postgres.Filter). It answers the filter dialect to
+// compile with; paged says the query stops at the end of a page of runs in
+// sort order.
 type TextResolver interface {
-	ResolveTexts(ctx context.Context, read *sql.DB, texts []string, paged bool) (sqlfilter.Dialect, error)
+	ResolveTexts(ctx context.Context, read *sql.DB, accountID string, texts []string, paged bool) (sqlfilter.Dialect, error)
 }
 
-// InlineText is implemented by dialects whose search text is a column of
-// the steps rows (PostgreSQL's search_text): the step upsert then writes it
-// with the row instead of indexing it afterwards, so each row is written once.
+// InlineText is implemented by dialects whose search index is a column of
+// the steps rows (PostgreSQL's search tsvector): the step upsert then writes
+// it with the row instead of indexing it afterwards, so each row is written
+// once. SearchColumn names the column and the SQL expression of its value,
+// whose one placeholder takes SearchText(body).
 type InlineText interface {
+	SearchColumn() (name, value string)
 	SearchText(body string) string
 }
 

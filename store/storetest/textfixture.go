@@ -1,0 +1,119 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/agenttrace/agenttrace"
+	"github.com/agenttrace/agenttrace/query"
+	"github.com/agenttrace/agenttrace/store"
+)
+
+// The stores look the full-text terms of a query up before it runs and pick
+// a form of the condition by what they find (sqlite/resolve.go,
+// postgres/resolve.go); their tests check on this fixture that every form
+// finds the same runs.
+
+// TextFixture stores 40 runs in the default account, with words in their
+// inputs and in their steps' outputs, and 5 runs holding every word in
+// account "other". It answers, per word, the ids of the default account's
+// runs that hold it.
+func TextFixture(t *testing.T, st store.Store) map[string][]string {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.CreateAccount(ctx, agenttrace.Account{ID: "other", Name: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{}
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var b agenttrace.Batch
+	for i := range 40 {
+		id := fmt.Sprintf("r%02d", i)
+		input, output := "question", "answer"
+		if i%5 == 0 {
+			input += " zebra" // in the run itself
+			want["zebra"] = append(want["zebra"], id)
+		}
+		if i%4 == 0 {
+			output += " orbit zebra" // in a step only
+			want["orbit"] = append(want["orbit"], id)
+			if i%5 != 0 {
+				want["zebra"] = append(want["zebra"], id)
+			}
+		}
+		if i%7 == 0 {
+			output += " quick fox"
+			want["quick fox"] = append(want["quick fox"], id)
+		}
+		at := start.Add(time.Duration(i) * time.Minute)
+		end := at.Add(time.Second)
+		r := agenttrace.Run{ID: id, AgentID: []string{"a", "b"}[i%2], Status: agenttrace.StatusCompleted, StartedAt: &at, EndedAt: &end,
+			Input: []byte(`"` + input + `"`)}
+		if i%3 == 0 {
+			r.Status = agenttrace.StatusFailed
+		}
+		b.Runs = append(b.Runs, r)
+		s := agenttrace.Step{ID: "s", RunID: id, Name: "answer", Type: agenttrace.StepLLM, Status: agenttrace.StatusCompleted, Output: []byte(`"` + output + `"`)}
+		b.Steps = append(b.Steps, s)
+	}
+	// a long run whose 30 steps all hold "needle"
+	at := start.Add(time.Hour)
+	b.Runs = append(b.Runs, agenttrace.Run{ID: "rlong", AgentID: "a", Status: agenttrace.StatusCompleted, StartedAt: &at, Input: []byte(`"question"`)})
+	for i := range 30 {
+		s := agenttrace.Step{ID: fmt.Sprint(i), RunID: "rlong", Name: "lookup", Type: agenttrace.StepTool, Status: agenttrace.StatusCompleted, Output: []byte(`"needle answer"`)}
+		s.SetSeq(int64(i))
+		b.Steps = append(b.Steps, s)
+	}
+	want["needle"] = []string{"rlong"}
+	if err := b.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Ingest(ctx, agenttrace.DefaultAccountID, &b); err != nil {
+		t.Fatal(err)
+	}
+	other := agenttrace.Batch{}
+	for i := range 5 {
+		id := fmt.Sprintf("o%02d", i)
+		other.Runs = append(other.Runs, agenttrace.Run{ID: id, AgentID: "a", Status: agenttrace.StatusFailed, Input: []byte(`"zebra quick fox"`)})
+		other.Steps = append(other.Steps, agenttrace.Step{ID: "s", RunID: id, Name: "answer", Type: agenttrace.StepLLM, Status: agenttrace.StatusCompleted, Output: []byte(`"orbit zebra"`)})
+	}
+	if err := other.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Ingest(ctx, "other", &other); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+// ListAllRuns answers the ids of the runs q matches, newest first, read in pages
+// of 7 by cursor, and their count.
+func ListAllRuns(t *testing.T, st store.Store, q string) ([]string, int64) {
+	t.Helper()
+	ctx := context.Background()
+	parsed, err := query.Parse(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	cursor := ""
+	for {
+		page, err := st.ListRuns(ctx, agenttrace.DefaultAccountID, store.ListOptions{Query: parsed, Limit: 7, Cursor: cursor})
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		for _, r := range page.Runs {
+			ids = append(ids, r.ID)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	n, err := st.CountRuns(ctx, agenttrace.DefaultAccountID, parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids, n
+}
