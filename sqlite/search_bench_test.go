@@ -14,6 +14,5 @@ import (
 //	go test -run XXX -bench SearchProse -benchtime 20x ./sqlite/
 func BenchmarkSearchProse(b *testing.B) {
 	runs := storetest.ProseRuns()
-	st, _ := openKept(b, fmt.Sprintf("agenttrace-bench-prose-%d", runs))
-	storetest.BenchSearchProse(b, st, runs)
+	storetest.BenchSearchProse(b, openKept(b, fmt.Sprintf("agenttrace-bench-prose-%d", runs)), runs)
 }
