@@ -102,8 +102,9 @@ func TestRareTextsFindWhatTheQueryFinds(t *testing.T) {
 }
 
 // TestTsvectorMigration: a database written before the search tsvector
-// (migrations up to 0007) finds the same text after the store opens it and
-// adds it, in runs and in steps.
+// (migrations up to 0007) finds the text of its runs and steps after the
+// store opens it and converts it, with JSON escapes decoded, as the store
+// does for new rows (text that is not JSON is taken as it is).
 func TestTsvectorMigration(t *testing.T) {
 	t.Parallel()
 	dsn, _ := freshSchema(t)
@@ -130,10 +131,12 @@ func TestTsvectorMigration(t *testing.T) {
 	}
 	for _, q := range []string{
 		`INSERT INTO accounts (id, name, created_at) VALUES ('default', 'Default', 0)`,
-		`INSERT INTO runs (account_id, id, agent_id, status, sort_time, search_text) VALUES
-			('default', 'r1', 'a', 'completed', 1, 'refund for order 42'), ('default', 'r2', 'a', 'failed', 2, 'question')`,
-		`INSERT INTO steps (account_id, run_id, id, seq, type, status, search_text) VALUES
-			('default', 'r2', 's', 0, 'tool', 'failed', 'get_order timed out')`,
+		`INSERT INTO runs (account_id, id, agent_id, status, sort_time, input, reported_error_message) VALUES
+			('default', 'r1', 'a', 'completed', 1, '"refund for order 42"', NULL),
+			('default', 'r2', 'a', 'failed', 2, '{"q":"caf\u00e9 question","n":7}', 'budget exceeded'),
+			('default', 'r3', 'a', 'completed', 3, 'not json\nat all', NULL)`,
+		`INSERT INTO steps (account_id, run_id, id, seq, type, status, output, error_message) VALUES
+			('default', 'r2', 's', 0, 'tool', 'failed', '{"log":"get_order\ntimed out \"twice\""}', 'upstream 504')`,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
@@ -144,7 +147,8 @@ func TestTsvectorMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	for q, want := range map[string][]string{`"order 42"`: {"r1"}, `"timed out"`: {"r2"}, `-refund`: {"r2"}, `"42 order"`: nil} {
+	for q, want := range map[string][]string{`"order 42"`: {"r1"}, `"timed out"`: {"r2"}, `-refund`: {"r3", "r2"}, `"42 order"`: nil,
+		`café`: {"r2"}, `twice`: {"r2"}, `"upstream 504"`: {"r2"}, `budget`: {"r2"}, `ntimed`: nil, `u00e9`: nil, `"nat all"`: {"r3"}} {
 		if got, n := storetest.ListAllRuns(t, st, q); !slices.Equal(got, want) || n != int64(len(want)) {
 			t.Errorf("%s: %v (%d), want %v", q, got, n, want)
 		}

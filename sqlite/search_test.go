@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -155,6 +156,50 @@ func TestSearchFileRebuilt(t *testing.T) {
 	n, err := st.CountRuns(context.Background(), agenttrace.DefaultAccountID, mustParse(t, `"shared"`))
 	if err != nil || n != 450 {
 		t.Fatalf("shared: %d runs (%v), want 450", n, err)
+	}
+}
+
+// TestSearchFileOfAnOlderFormatRebuilt: a search file written before the
+// text of JSON escapes was decoded (user_version 0) is built again when
+// the store opens, and a current one is not.
+func TestSearchFileOfAnOlderFormatRebuilt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	st := openAt(t, path)
+	if err := ingestText(st, "r", `first line\nsecond line`); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// what an older build indexed: the raw JSON, "nsecond" for "second"
+	search, err := sql.Open("sqlite", path+SearchSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer search.Close()
+	damage := func(version int) {
+		t.Helper()
+		for _, q := range []string{
+			`INSERT INTO steps_fts (steps_fts) VALUES ('delete-all')`,
+			`INSERT INTO steps_fts (rowid, body) SELECT 1, 'first line\nsecond line'`,
+			`PRAGMA user_version = ` + strconv.Itoa(version),
+		} {
+			if _, err := search.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range []struct {
+		version int
+		second  string
+	}{{searchFormat, "[]"}, {0, "[r]"}} {
+		damage(c.version)
+		st = openAt(t, path)
+		if got := searchRuns(t, st, "second"); fmt.Sprint(got) != c.second {
+			t.Errorf("format %d: second found in %v, want %s", c.version, got, c.second)
+		}
+		if got := searchRuns(t, st, "nsecond"); fmt.Sprint(got) != map[bool]string{true: "[r]", false: "[]"}[c.version == searchFormat] {
+			t.Errorf("format %d: nsecond found in %v", c.version, got)
+		}
+		st.Close()
 	}
 }
 

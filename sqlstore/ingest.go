@@ -94,19 +94,6 @@ func (s *Store) ingestOnce(ctx context.Context, accountID string, b *agenttrace.
 	})
 }
 
-// SearchBody is the searchable text of a run or step: its input, output and
-// error message.
-func SearchBody(input, output []byte, errMsg string) string {
-	var sb strings.Builder
-	sb.Grow(len(input) + len(output) + len(errMsg) + 2)
-	sb.Write(input)
-	sb.WriteByte('\n')
-	sb.Write(output)
-	sb.WriteByte('\n')
-	sb.WriteString(errMsg)
-	return sb.String()
-}
-
 // runsPerStatement bounds the IN lists and multi-row statements over runs.
 const runsPerStatement = 500
 

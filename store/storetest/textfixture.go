@@ -117,3 +117,41 @@ func ListAllRuns(t *testing.T, st store.Store, q string) ([]string, int64) {
 	}
 	return ids, n
 }
+
+func init() {
+	extraTests = append(extraTests, namedTest{"SearchReadsJSONEscapes", testSearchReadsJSONEscapes})
+}
+
+// testSearchReadsJSONEscapes: words after a JSON escape (\n, \t) and
+// letters written as \u escapes are found, in run and step payloads, and
+// the escapes' letters glued to the next word ("nsecond") are not.
+func testSearchReadsJSONEscapes(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	b := agenttrace.Batch{
+		Runs: []agenttrace.Run{
+			{ID: "escaped", AgentID: "a", Status: agenttrace.StatusCompleted, Input: []byte(`{"ticket":"refund\nplease caf\u00e9"}`)},
+			{ID: "plain", AgentID: "a", Status: agenttrace.StatusCompleted, Input: []byte(`"nothing to see"`)},
+		},
+		Steps: []agenttrace.Step{{ID: "s", RunID: "escaped", Name: "answer", Type: agenttrace.StepLLM, Status: agenttrace.StatusCompleted,
+			Output: []byte(`{"content":"first line\nsecond line\ttabbed \"quoted\" \ud83d\ude00 smile"}`)}},
+	}
+	if err := b.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Ingest(ctx, "acme", &b); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int64{
+		"please": 1, "café": 1, "second": 1, "tabbed": 1, `"line second line"`: 1, "quoted": 1, `"smile"`: 1, "refund": 1,
+		"nplease": 0, "nsecond": 0, "ttabbed": 0, "u00e9": 0, "ud83d": 0, "nothing": 1,
+	} {
+		parsed, err := query.Parse(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := st.CountRuns(ctx, "acme", parsed)
+		if err != nil || n != want {
+			t.Errorf("%s: %d runs (%v), want %d", q, n, err, want)
+		}
+	}
+}
