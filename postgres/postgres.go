@@ -183,7 +183,7 @@ func (Dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string
 			rows[i] = "(?, ?)"
 			args = append(args, it.RunID, clean(it.Body))
 		}
-		if _, err := tx.Exec(ctx, `UPDATE runs SET search = to_tsvector('simple', v.t) FROM (VALUES `+strings.Join(rows, ", ")+`) AS v(id, t)
+		if _, err := tx.Exec(ctx, `UPDATE runs SET search = agenttrace_tsvector(v.t) FROM (VALUES `+strings.Join(rows, ", ")+`) AS v(id, t)
 			WHERE runs.account_id = ? AND runs.id = v.id`, append(args, accountID)...); err != nil {
 			return fmt.Errorf("index text: %w", err)
 		}
@@ -196,7 +196,7 @@ func (Dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string
 			rows[i] = "(?, ?, ?)"
 			args = append(args, it.RunID, it.StepID, clean(it.Body))
 		}
-		if _, err := tx.Exec(ctx, `UPDATE steps SET search = to_tsvector('simple', v.t) FROM (VALUES `+strings.Join(rows, ", ")+`) AS v(run_id, id, t)
+		if _, err := tx.Exec(ctx, `UPDATE steps SET search = agenttrace_tsvector(v.t) FROM (VALUES `+strings.Join(rows, ", ")+`) AS v(run_id, id, t)
 			WHERE steps.account_id = ? AND steps.run_id = v.run_id AND steps.id = v.id`, append(args, accountID)...); err != nil {
 			return fmt.Errorf("index text: %w", err)
 		}
@@ -205,8 +205,10 @@ func (Dialect) IndexTexts(ctx context.Context, tx *sqlstore.Tx, accountID string
 }
 
 // SearchColumn is where the step upsert writes a step's search text
-// (sqlstore.InlineText): its tsvector, computed with the row.
-func (Dialect) SearchColumn() (name, value string) { return "search", "to_tsvector('simple', ?)" }
+// (sqlstore.InlineText): its tsvector, computed with the row by
+// agenttrace_tsvector (migration 0008), which is to_tsvector('simple', …)
+// of as much of the text as a tsvector holds.
+func (Dialect) SearchColumn() (name, value string) { return "search", "agenttrace_tsvector(?)" }
 
 // SearchText is a step's search text as SearchColumn takes it.
 func (Dialect) SearchText(body string) string { return clean(body) }

@@ -2,17 +2,21 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/md5"
 	"database/sql"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"testing/fstest"
 
 	"github.com/agenttrace/agenttrace"
 	"github.com/agenttrace/agenttrace/postgres"
+	"github.com/agenttrace/agenttrace/query"
 	"github.com/agenttrace/agenttrace/sqlstore"
 	"github.com/agenttrace/agenttrace/store/storetest"
 )
@@ -151,6 +155,44 @@ func TestTsvectorMigration(t *testing.T) {
 		`café`: {"r2"}, `twice`: {"r2"}, `"upstream 504"`: {"r2"}, `budget`: {"r2"}, `ntimed`: nil, `u00e9`: nil, `"nat all"`: {"r3"}} {
 		if got, n := storetest.ListAllRuns(t, st, q); !slices.Equal(got, want) || n != int64(len(want)) {
 			t.Errorf("%s: %v (%d), want %v", q, got, n, want)
+		}
+	}
+}
+
+// TestTextOverATsvectorIsIndexedInPart: a run input and a step output of
+// ~1 MB of distinct words each (within the 1 MiB a payload may take, over
+// the 1 MB a tsvector holds) are stored, and the start of each is found.
+func TestTextOverATsvectorIsIndexedInPart(t *testing.T) {
+	t.Parallel()
+	st := MustOpen(t)
+	words := func(prefix string) (text, first, last string) {
+		var sb strings.Builder
+		for i := 0; sb.Len() < 1_000_000; i++ {
+			last = fmt.Sprintf("%s%x", prefix, md5.Sum([]byte(strconv.Itoa(i))))
+			if i == 0 {
+				first = last
+			}
+			sb.WriteString(last + " ")
+		}
+		return `"` + sb.String() + `"`, first, last
+	}
+	input, runFirst, runLast := words("r")
+	output, stepFirst, stepLast := words("s")
+	b := agenttrace.Batch{Runs: []agenttrace.Run{{ID: "big", AgentID: "a", Status: agenttrace.StatusCompleted, Input: []byte(input)}},
+		Steps: []agenttrace.Step{{ID: "s", RunID: "big", Name: "dump", Type: agenttrace.StepTool, Status: agenttrace.StatusCompleted, Output: []byte(output)}}}
+	if err := b.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Ingest(context.Background(), agenttrace.DefaultAccountID, &b); err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	for q, want := range map[string]int64{runFirst: 1, stepFirst: 1, runLast: 0, stepLast: 0} {
+		parsed, err := query.Parse(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := st.CountRuns(context.Background(), agenttrace.DefaultAccountID, parsed); err != nil || n != want {
+			t.Errorf("%s: %d runs (%v), want %d", q, n, err, want)
 		}
 	}
 }

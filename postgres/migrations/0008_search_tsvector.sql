@@ -13,6 +13,17 @@
 -- the raw JSON, where "line\nnext" gave the word "nnext" and never "next". Here jsonb's
 -- text form decodes the \u escapes and the rest are replaced; jsonb orders object
 -- keys its own way, which only matters to a phrase that spans two members.
+-- A tsvector holds at most 1 MB. Text with more distinct words than that (a tool's output
+-- of 30,000 ids fits in the 1 MiB a payload may take) made to_tsvector fail, and with it the
+-- whole batch. agenttrace_tsvector indexes the first half of such a text, or quarter, and so
+-- on, whichever fits first.
+CREATE FUNCTION agenttrace_tsvector(t text) RETURNS tsvector LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    RETURN to_tsvector('simple', t);
+EXCEPTION WHEN program_limit_exceeded THEN
+    RETURN agenttrace_tsvector(left(t, length(t) / 2));
+END $$;
+
 CREATE FUNCTION pg_temp.agenttrace_json_text(j text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
     IF j IS NULL THEN
@@ -28,12 +39,12 @@ END $$;
 DROP INDEX runs_search;
 DROP INDEX steps_search;
 ALTER TABLE runs ALTER COLUMN search_text DROP DEFAULT;
-ALTER TABLE runs ALTER COLUMN search_text TYPE tsvector USING to_tsvector('simple',
+ALTER TABLE runs ALTER COLUMN search_text TYPE tsvector USING agenttrace_tsvector(
     pg_temp.agenttrace_json_text(input) || E'\n' || pg_temp.agenttrace_json_text(output) || E'\n' || coalesce(reported_error_message, ''));
 ALTER TABLE runs RENAME COLUMN search_text TO search;
 ALTER TABLE runs ALTER COLUMN search SET DEFAULT ''::tsvector;
 ALTER TABLE steps ALTER COLUMN search_text DROP DEFAULT;
-ALTER TABLE steps ALTER COLUMN search_text TYPE tsvector USING to_tsvector('simple',
+ALTER TABLE steps ALTER COLUMN search_text TYPE tsvector USING agenttrace_tsvector(
     pg_temp.agenttrace_json_text(input) || E'\n' || pg_temp.agenttrace_json_text(output) || E'\n' || coalesce(error_message, ''));
 ALTER TABLE steps RENAME COLUMN search_text TO search;
 ALTER TABLE steps ALTER COLUMN search SET DEFAULT ''::tsvector;
