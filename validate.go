@@ -20,6 +20,10 @@ const (
 	MaxPayloadBytes   = 1 << 20 // one input, output or metadata value
 	MaxErrorLen       = 64 << 10
 	MaxDescriptionLen = 4096
+	// MaxTags and MaxTagLen bound metadata.tags: tags are labels to filter
+	// by (tag:T), and PostgreSQL cannot index a tag of more than ~2.7 KB.
+	MaxTags   = 100
+	MaxTagLen = 256
 )
 
 // seqAbsent marks a seq the JSON did not give (no client sends this value).
@@ -101,15 +105,27 @@ func checkMetadata(field string, md map[string]any) *Error {
 		return fieldErr(field, "%d bytes, the limit is %d", len(b), MaxPayloadBytes)
 	}
 	if t, ok := md["tags"]; ok {
-		list, ok := t.([]any)
-		if !ok {
-			if _, ok2 := t.([]string); !ok2 {
-				return fieldErr(field+".tags", "must be a list of strings")
+		var tags []string
+		switch list := t.(type) {
+		case []string:
+			tags = list
+		case []any:
+			for i, x := range list {
+				s, ok := x.(string)
+				if !ok {
+					return fieldErr(fmt.Sprintf("%s.tags[%d]", field, i), "must be a string")
+				}
+				tags = append(tags, s)
 			}
+		default:
+			return fieldErr(field+".tags", "must be a list of strings")
 		}
-		for i, x := range list {
-			if _, ok := x.(string); !ok {
-				return fieldErr(fmt.Sprintf("%s.tags[%d]", field, i), "must be a string")
+		if len(tags) > MaxTags {
+			return fieldErr(field+".tags", "%d tags, the limit is %d", len(tags), MaxTags)
+		}
+		for i, tag := range tags {
+			if e := checkLen(fmt.Sprintf("%s.tags[%d]", field, i), tag, MaxTagLen, false); e != nil {
+				return e
 			}
 		}
 	}

@@ -104,3 +104,29 @@ func FuzzIsCompactJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestTagLimits(t *testing.T) {
+	long := string(make([]byte, MaxTagLen+1))
+	many := make([]any, MaxTags+1)
+	for i := range many {
+		many[i] = "t"
+	}
+	cases := []struct {
+		tags any
+		want string
+	}{
+		{[]any{"ok", long}, "runs[0].metadata.tags[1]: 257 bytes, the limit is 256"},
+		{[]string{long}, "runs[0].metadata.tags[0]: 257 bytes, the limit is 256"},
+		{many, "runs[0].metadata.tags: 101 tags, the limit is 100"},
+		{[]any{"ok", 3.0}, "runs[0].metadata.tags[1]: must be a string"},
+		{"prod", "runs[0].metadata.tags: must be a list of strings"},
+		{[]any{"prod", string(make([]byte, MaxTagLen))}, ""},
+	}
+	for _, c := range cases {
+		b := Batch{Runs: []Run{{ID: "r", AgentID: "a", Metadata: map[string]any{"tags": c.tags}}}}
+		err := b.Normalize()
+		if got := ErrorMessage(err); got != c.want || (c.want != "" && ErrorCode(err) != EINVALID) {
+			t.Errorf("tags %.40v: %q (%s), want %q", c.tags, got, ErrorCode(err), c.want)
+		}
+	}
+}

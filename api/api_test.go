@@ -176,6 +176,7 @@ func TestBadInputIsRejectedAndNothingWritten(t *testing.T) {
 		{"bad step type", `{"steps": [{"run_id": "r", "type": "magic"}]}`, 400, []string{"steps[0].type", "magic"}},
 		{"wrong type", `{"runs": [{"id": 5, "agent_id": "a"}]}`, 400, []string{"runs.id"}},
 		{"bad agent slug", `{"runs": [{"id": "x", "agent_id": "has space"}]}`, 400, []string{"runs[0].agent_id"}},
+		{"tag too long", `{"runs": [{"id": "x", "agent_id": "a", "metadata": {"tags": ["prod", "` + strings.Repeat("t", 257) + `"]}}]}`, 400, []string{"runs[0].metadata.tags[1]", "limit is 256"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

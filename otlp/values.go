@@ -256,29 +256,38 @@ func fitMetadata(md map[string]any) map[string]any {
 	return map[string]any{"otel.metadata": truncate(string(b), 64<<10)}
 }
 
-// fixTags keeps metadata.tags a list of strings, as the domain requires.
+// fixTags keeps metadata.tags a list of strings within the domain's limits
+// (agenttrace.MaxTags, MaxTagLen). What does not fit goes to otel.tags, so
+// that nothing is dropped and the span is not rejected.
 func fixTags(md map[string]any) {
 	t, ok := md["tags"]
 	if !ok {
 		return
 	}
-	switch x := t.(type) {
-	case string:
-		md["tags"] = []any{x}
+	list, ok := t.([]any)
+	if s, isString := t.(string); isString {
+		list, ok = []any{s}, true
+	}
+	if !ok {
+		delete(md, "tags")
+		md["otel.tags"] = t
 		return
-	case []any:
-		ok := true
-		for _, e := range x {
-			if _, s := e.(string); !s {
-				ok = false
-			}
-		}
-		if ok {
-			return
+	}
+	var tags, rest []any
+	for _, e := range list {
+		if s, isString := e.(string); isString && len(s) <= agenttrace.MaxTagLen && len(tags) < agenttrace.MaxTags {
+			tags = append(tags, s)
+		} else {
+			rest = append(rest, e)
 		}
 	}
-	delete(md, "tags")
-	md["otel.tags"] = t
+	md["tags"] = tags
+	if len(tags) == 0 {
+		delete(md, "tags")
+	}
+	if len(rest) > 0 {
+		md["otel.tags"] = rest
+	}
 }
 
 // slug turns a name into an agent id: lower case letters, digits and

@@ -2,7 +2,11 @@ package otlp
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/agenttrace/agenttrace"
 )
 
 // TestIsJSONMatchesEncodingJSON: isJSON decides as json.Valid does.
@@ -27,4 +31,52 @@ func FuzzIsJSON(f *testing.F) {
 			t.Fatalf("%q: isJSON %v, json.Valid %v", s, got, want)
 		}
 	})
+}
+
+// TestFixTags: tags within the domain's limits stay tags; the rest (too
+// long, past the count, not strings) move to otel.tags, and the metadata
+// then passes the domain's validation.
+func TestFixTags(t *testing.T) {
+	long := strings.Repeat("x", agenttrace.MaxTagLen+1)
+	many := make([]any, agenttrace.MaxTags+2)
+	for i := range many {
+		many[i] = fmt.Sprint("t", i)
+	}
+	cases := []struct {
+		tags           any
+		kept, moved    int
+		movedFirstLong bool
+	}{
+		{"prod", 1, 0, false},
+		{[]any{"prod", long, "eu"}, 2, 1, true},
+		{many, agenttrace.MaxTags, 2, false},
+		{[]any{long}, 0, 1, true},
+		{map[string]any{"a": 1.0}, 0, -1, false}, // not a list: moved whole
+	}
+	for _, c := range cases {
+		md := map[string]any{"tags": c.tags}
+		fixTags(md)
+		kept, _ := md["tags"].([]any)
+		if len(kept) != c.kept {
+			t.Errorf("%.30v: kept %d tags, want %d", c.tags, len(kept), c.kept)
+		}
+		switch moved := md["otel.tags"].(type) {
+		case []any:
+			if len(moved) != c.moved || c.movedFirstLong && moved[0] != long {
+				t.Errorf("%.30v: moved %.40v", c.tags, moved)
+			}
+		case nil:
+			if c.moved != 0 {
+				t.Errorf("%.30v: nothing moved", c.tags)
+			}
+		default:
+			if c.moved != -1 {
+				t.Errorf("%.30v: moved %v", c.tags, moved)
+			}
+		}
+		b := agenttrace.Batch{Runs: []agenttrace.Run{{ID: "r", AgentID: "a", Metadata: md}}}
+		if err := b.Normalize(); err != nil {
+			t.Errorf("%.30v: %v", c.tags, err)
+		}
+	}
 }
