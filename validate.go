@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -48,6 +49,16 @@ func fieldErr(field, format string, args ...any) *Error {
 	return Errorf(EINVALID, "%s: %s", field, fmt.Sprintf(format, args...))
 }
 
+// CheckText checks a text field outside a batch (a key's name, an
+// evaluator's description) as a batch's are: at most max bytes, valid UTF-8,
+// no NUL character.
+func CheckText(field, v string, max int) error {
+	if e := checkLen(field, v, max, false); e != nil {
+		return e
+	}
+	return nil
+}
+
 func checkLen(field, v string, max int, required bool) *Error {
 	if required && v == "" {
 		return fieldErr(field, "required")
@@ -57,6 +68,10 @@ func checkLen(field, v string, max int, required bool) *Error {
 	}
 	if !utf8.ValidString(v) {
 		return fieldErr(field, "invalid UTF-8")
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		// PostgreSQL's text cannot hold it: the batch would fail there
+		return fieldErr(field, `contains a NUL character ("\u0000"), which a text field cannot hold`)
 	}
 	return nil
 }

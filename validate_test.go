@@ -3,6 +3,7 @@ package agenttrace
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -106,7 +107,7 @@ func FuzzIsCompactJSON(f *testing.F) {
 }
 
 func TestTagLimits(t *testing.T) {
-	long := string(make([]byte, MaxTagLen+1))
+	long := strings.Repeat("t", MaxTagLen+1)
 	many := make([]any, MaxTags+1)
 	for i := range many {
 		many[i] = "t"
@@ -120,7 +121,7 @@ func TestTagLimits(t *testing.T) {
 		{many, "runs[0].metadata.tags: 101 tags, the limit is 100"},
 		{[]any{"ok", 3.0}, "runs[0].metadata.tags[1]: must be a string"},
 		{"prod", "runs[0].metadata.tags: must be a list of strings"},
-		{[]any{"prod", string(make([]byte, MaxTagLen))}, ""},
+		{[]any{"prod", strings.Repeat("t", MaxTagLen)}, ""},
 	}
 	for _, c := range cases {
 		b := Batch{Runs: []Run{{ID: "r", AgentID: "a", Metadata: map[string]any{"tags": c.tags}}}}
@@ -128,5 +129,25 @@ func TestTagLimits(t *testing.T) {
 		if got := ErrorMessage(err); got != c.want || (c.want != "" && ErrorCode(err) != EINVALID) {
 			t.Errorf("tags %.40v: %q (%s), want %q", c.tags, got, ErrorCode(err), c.want)
 		}
+	}
+}
+
+func TestNulRefusedInTextFields(t *testing.T) {
+	b := Batch{Runs: []Run{{ID: "r", AgentID: "a", Error: &RunError{Type: "T", Message: "boom\x00"}}}}
+	if got := ErrorMessage(b.Normalize()); got != `runs[0].error.message: contains a NUL character ("\u0000"), which a text field cannot hold` {
+		t.Errorf("run error message: %q", got)
+	}
+	b = Batch{Steps: []Step{{RunID: "r", Name: "a\x00b"}}}
+	if got := ErrorMessage(b.Normalize()); got != `steps[0].name: contains a NUL character ("\u0000"), which a text field cannot hold` {
+		t.Errorf("step name: %q", got)
+	}
+	b = Batch{Runs: []Run{{ID: "r", AgentID: "a", Metadata: map[string]any{"tags": []any{"a\x00"}, "note": "x\x00y"}}}}
+	if got := ErrorMessage(b.Normalize()); got != `runs[0].metadata.tags[0]: contains a NUL character ("\u0000"), which a text field cannot hold` {
+		t.Errorf("tag: %q", got)
+	}
+	// in payloads and metadata values it is JSON (\u0000), which every store holds
+	b = Batch{Runs: []Run{{ID: "r", AgentID: "a", Input: []byte(`"a\u0000b"`), Metadata: map[string]any{"note": "x\x00y"}}}}
+	if err := b.Normalize(); err != nil {
+		t.Errorf("payload with \\u0000: %v", err)
 	}
 }

@@ -176,6 +176,7 @@ func TestBadInputIsRejectedAndNothingWritten(t *testing.T) {
 		{"bad step type", `{"steps": [{"run_id": "r", "type": "magic"}]}`, 400, []string{"steps[0].type", "magic"}},
 		{"wrong type", `{"runs": [{"id": 5, "agent_id": "a"}]}`, 400, []string{"runs.id"}},
 		{"bad agent slug", `{"runs": [{"id": "x", "agent_id": "has space"}]}`, 400, []string{"runs[0].agent_id"}},
+		{"NUL in a text field", `{"runs": [{"id": "x", "agent_id": "a", "status": "failed", "error": {"type": "T", "message": "boom\u0000"}}]}`, 400, []string{"runs[0].error.message", "NUL"}},
 		{"tag too long", `{"runs": [{"id": "x", "agent_id": "a", "metadata": {"tags": ["prod", "` + strings.Repeat("t", 257) + `"]}}]}`, 400, []string{"runs[0].metadata.tags[1]", "limit is 256"}},
 	}
 	for _, c := range cases {
@@ -249,6 +250,9 @@ func TestAuthAndScopes(t *testing.T) {
 	}
 	if code, body := e.do("POST", "/api/v1/keys", bootstrap, map[string]any{"scopes": []string{"root"}}); code != 400 || !strings.Contains(errMsg(body), "root") {
 		t.Fatalf("bad scope: %d %v", code, body)
+	}
+	if code, body := e.do("POST", "/api/v1/keys", bootstrap, map[string]any{"name": "a\x00b", "scopes": []string{"read"}}); code != 400 || !strings.Contains(errMsg(body), "name: contains a NUL") {
+		t.Errorf("a NUL in the name: %d %v", code, body)
 	}
 	if code, _ := e.do("DELETE", "/api/v1/keys/"+readerID, bootstrap, nil); code != 204 {
 		t.Fatalf("delete key: %d", code)

@@ -72,8 +72,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	if len(in.Name) > agenttrace.MaxNameLen {
-		WriteError(w, r, agenttrace.Errorf(agenttrace.EINVALID, "name: %d bytes, the limit is %d", len(in.Name), agenttrace.MaxNameLen))
+	if err := agenttrace.CheckText("name", in.Name, agenttrace.MaxNameLen); err != nil {
+		WriteError(w, r, err)
 		return
 	}
 	if len(in.Scopes) == 0 {

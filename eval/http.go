@@ -422,10 +422,12 @@ func CheckEvaluator(e *agenttrace.Evaluator) error {
 		return agenttrace.Errorf(agenttrace.EINVALID, "name: required")
 	case len(e.Name) > 100:
 		return agenttrace.Errorf(agenttrace.EINVALID, "name: longer than the limit of 100 characters")
-	case strings.ContainsAny(e.Name, " \t\n\"=:"):
-		return agenttrace.Errorf(agenttrace.EINVALID, "name: %q may not contain spaces, quotes, '=' or ':' (it is used in the query term eval:NAME=pass)", e.Name)
+	case strings.ContainsAny(e.Name, " \t\n\"=:\x00"):
+		return agenttrace.Errorf(agenttrace.EINVALID, "name: %q may not contain spaces, quotes, '=', ':' or NUL (it is used in the query term eval:NAME=pass)", e.Name)
 	case len(e.Description) > 2000:
 		return agenttrace.Errorf(agenttrace.EINVALID, "description: longer than the limit of 2000 characters")
+	case agenttrace.CheckText("description", e.Description, 2000) != nil:
+		return agenttrace.CheckText("description", e.Description, 2000)
 	case !e.Kind.Valid():
 		return agenttrace.Errorf(agenttrace.EINVALID, "kind: %q is not rule, builtin or judge", e.Kind)
 	case len(e.AgentIDs) > 100:

@@ -317,7 +317,7 @@ func outcome(sp *span) (agenttrace.Status, *agenttrace.StepError, map[string]any
 			}
 		}
 		se.Type = clip(se.Type, agenttrace.MaxShortLen)
-		se.Message = truncate(strings.ToValidUTF8(se.Message, "\uFFFD"), agenttrace.MaxErrorLen)
+		se.Message = truncate(fieldText(se.Message), agenttrace.MaxErrorLen)
 		return agenttrace.StatusFailed, se, extra
 	}
 	if sp.s.EndTimeUnixNano == 0 {

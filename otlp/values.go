@@ -275,7 +275,7 @@ func fixTags(md map[string]any) {
 	}
 	var tags, rest []any
 	for _, e := range list {
-		if s, isString := e.(string); isString && len(s) <= agenttrace.MaxTagLen && len(tags) < agenttrace.MaxTags {
+		if s, isString := e.(string); isString && len(s) <= agenttrace.MaxTagLen && len(tags) < agenttrace.MaxTags && !strings.Contains(s, "\x00") {
 			tags = append(tags, s)
 		} else {
 			rest = append(rest, e)
@@ -312,9 +312,17 @@ func slug(name string) string {
 	return s
 }
 
+// fieldText makes s fit a text field of the domain: invalid UTF-8 and NUL
+// characters (which the domain refuses: PostgreSQL's text cannot hold them)
+// become U+FFFD.
+func fieldText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}
+
 // clip cuts a short field (name, model, type) to its limit, keeping it valid UTF-8.
 func clip(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = fieldText(s)
 	if len(s) <= max {
 		return s
 	}

@@ -52,6 +52,7 @@ func TestFixTags(t *testing.T) {
 		{many, agenttrace.MaxTags, 2, false},
 		{[]any{long}, 0, 1, true},
 		{map[string]any{"a": 1.0}, 0, -1, false}, // not a list: moved whole
+		{[]any{"a\x00b", "ok"}, 1, 1, false},     // the domain refuses NUL in a tag
 	}
 	for _, c := range cases {
 		md := map[string]any{"tags": c.tags}
@@ -77,6 +78,18 @@ func TestFixTags(t *testing.T) {
 		b := agenttrace.Batch{Runs: []agenttrace.Run{{ID: "r", AgentID: "a", Metadata: md}}}
 		if err := b.Normalize(); err != nil {
 			t.Errorf("%.30v: %v", c.tags, err)
+		}
+	}
+}
+
+// TestClipMakesDomainText: what clip answers passes the domain's checks of
+// a text field (no NUL, valid UTF-8, within the limit).
+func TestClipMakesDomainText(t *testing.T) {
+	for in, want := range map[string]string{"a\x00b": "a\uFFFDb", "ok": "ok", "bad\xffutf8": "bad\uFFFDutf8"} {
+		got := clip(in, 64)
+		b := agenttrace.Batch{Steps: []agenttrace.Step{{RunID: "r", Name: got}}}
+		if got != want || b.Normalize() != nil {
+			t.Errorf("clip(%q) = %q (%v), want %q", in, got, b.Normalize(), want)
 		}
 	}
 }
