@@ -220,7 +220,24 @@ func normPayloads(f string, in, out *json.RawMessage) *Error {
 	return nil
 }
 
+// MinTime and MaxTime bound the times a run or step may carry: the stores
+// keep nanoseconds since 1970 in 64 bits, which end in 2262 (a time past
+// it, or Go's zero time, was stored as another date).
+var (
+	MinTime = time.Unix(0, 0).UTC()
+	MaxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 func checkTimes(field string, start, end *time.Time) *Error {
+	for _, t := range []struct {
+		name string
+		at   *time.Time
+	}{{"started_at", start}, {"ended_at", end}} {
+		if t.at != nil && (t.at.Before(MinTime) || !t.at.Before(MaxTime)) {
+			return fieldErr(field+"."+t.name, "%s is out of range (%s to %s)", t.at.Format(time.RFC3339Nano),
+				MinTime.Format(time.RFC3339), MaxTime.Add(-time.Second).Format(time.RFC3339))
+		}
+	}
 	if start != nil && end != nil && end.Before(*start) {
 		return fieldErr(field+".ended_at", "%s is before started_at %s", end.Format(time.RFC3339Nano), start.Format(time.RFC3339Nano))
 	}

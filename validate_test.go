@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNormPayloadCompactsAndKeepsStrings(t *testing.T) {
@@ -149,5 +150,23 @@ func TestNulRefusedInTextFields(t *testing.T) {
 	b = Batch{Runs: []Run{{ID: "r", AgentID: "a", Input: []byte(`"a\u0000b"`), Metadata: map[string]any{"note": "x\x00y"}}}}
 	if err := b.Normalize(); err != nil {
 		t.Errorf("payload with \\u0000: %v", err)
+	}
+}
+
+func TestTimesOutOfRange(t *testing.T) {
+	far := time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	zero := time.Time{}
+	ok := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	b := Batch{Runs: []Run{{ID: "r", AgentID: "a", StartedAt: &ok, EndedAt: &far}}}
+	if got := ErrorMessage(b.Normalize()); got != "runs[0].ended_at: 3000-01-01T00:00:00Z is out of range (1970-01-01T00:00:00Z to 2199-12-31T23:59:59Z)" {
+		t.Errorf("far end: %q", got)
+	}
+	b = Batch{Steps: []Step{{RunID: "r", StartedAt: &zero}}}
+	if got := ErrorMessage(b.Normalize()); got != "steps[0].started_at: 0001-01-01T00:00:00Z is out of range (1970-01-01T00:00:00Z to 2199-12-31T23:59:59Z)" {
+		t.Errorf("zero start: %q", got)
+	}
+	b = Batch{Runs: []Run{{ID: "r", AgentID: "a", StartedAt: &ok, EndedAt: &ok}}}
+	if err := b.Normalize(); err != nil {
+		t.Errorf("a time in range: %v", err)
 	}
 }

@@ -177,6 +177,7 @@ func TestBadInputIsRejectedAndNothingWritten(t *testing.T) {
 		{"wrong type", `{"runs": [{"id": 5, "agent_id": "a"}]}`, 400, []string{"runs.id"}},
 		{"bad agent slug", `{"runs": [{"id": "x", "agent_id": "has space"}]}`, 400, []string{"runs[0].agent_id"}},
 		{"NUL in a text field", `{"runs": [{"id": "x", "agent_id": "a", "status": "failed", "error": {"type": "T", "message": "boom\u0000"}}]}`, 400, []string{"runs[0].error.message", "NUL"}},
+		{"time out of range", `{"runs": [{"id": "x", "agent_id": "a", "started_at": "3000-01-01T00:00:00Z"}]}`, 400, []string{"runs[0].started_at", "out of range", "2199-12-31"}},
 		{"tag too long", `{"runs": [{"id": "x", "agent_id": "a", "metadata": {"tags": ["prod", "` + strings.Repeat("t", 257) + `"]}}]}`, 400, []string{"runs[0].metadata.tags[1]", "limit is 256"}},
 	}
 	for _, c := range cases {

@@ -475,3 +475,28 @@ func TestJSONPartialSuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSpanTimeOutOfRange: a span whose time the stores cannot hold (past
+// 2200; 2300 overflows their 64-bit nanoseconds) is rejected by name, and
+// the others of the request are stored.
+func TestSpanTimeOutOfRange(t *testing.T) {
+	e := newEnv(t)
+	tid := strings.Repeat("cd", 16)
+	body := `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"json-agent"}}]},
+	"scopeSpans":[{"spans":[
+	{"traceId":"` + tid + `","spanId":"0000000000000001","name":"root","startTimeUnixNano":"1767225600000000000","endTimeUnixNano":"1767225601000000000"},
+	{"traceId":"` + tid + `","spanId":"0000000000000002","parentSpanId":"0000000000000001","name":"far","startTimeUnixNano":"1767225600100000000","endTimeUnixNano":"10413792000000000000"}]}]}]}`
+	resp := post(t, e, "application/json", []byte(body), nil)
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var out coltracepb.ExportTraceServiceResponse
+	if err := protojson.Unmarshal(raw, &out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d %s %v", resp.StatusCode, raw, err)
+	}
+	if out.PartialSuccess.GetRejectedSpans() != 1 || !strings.Contains(out.PartialSuccess.GetErrorMessage(), `span "far": a time is out of range`) {
+		t.Fatalf("partial success: %s", raw)
+	}
+	if r := e.run(t, tid); r.Status != agenttrace.StatusCompleted || len(r.Steps) != 0 {
+		t.Fatalf("run %+v", r)
+	}
+}

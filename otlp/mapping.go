@@ -18,6 +18,12 @@ import (
 // tie-break of 3 bits from the span id. This orders steps by start time,
 // is the same whichever request or order a span arrives in, and fits int64
 // until 2056.
+// inRange tells whether nanoseconds since 1970 fall within the times the
+// domain accepts.
+func inRange(n uint64) bool {
+	return n < uint64(agenttrace.MaxTime.UnixNano())
+}
+
 var seqEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 
 const seqSlots = 8
@@ -113,6 +119,10 @@ func convert(req *coltracepb.ExportTraceServiceRequest) *converted {
 					continue
 				case s.EndTimeUnixNano != 0 && s.EndTimeUnixNano < s.StartTimeUnixNano:
 					c.reject("span %q: end_time_unix_nano is before start_time_unix_nano", clip(s.Name, 64))
+					continue
+				case !inRange(s.StartTimeUnixNano) || s.EndTimeUnixNano != 0 && !inRange(s.EndTimeUnixNano):
+					c.reject("span %q: a time is out of range (%s to %s)", clip(s.Name, 64),
+						agenttrace.MinTime.Format(time.RFC3339), agenttrace.MaxTime.Add(-time.Second).Format(time.RFC3339))
 					continue
 				}
 				sp := &span{s: s, res: res, a: attrMap(s.Attributes), traceHex: hex.EncodeToString(s.TraceId), spanHex: hex.EncodeToString(s.SpanId)}
