@@ -228,6 +228,37 @@ var (
 	MaxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
+// MaxCredits, MaxTokens and MaxDurationMS bound what one run or step may
+// report: far past any real figure, and low enough that a run's totals and
+// an account's sums cannot overflow (two steps of 1e308 credits made a run's
+// total +Inf, which no JSON answer can carry: every page listing the run
+// failed).
+const (
+	MaxCredits    = 1e9
+	MaxTokens     = 1e10
+	MaxDurationMS = 1e13 // ~317 years
+)
+
+// checkAmounts checks the credits, token counts and reported duration of a
+// run or step: not negative, not over their limits.
+func checkAmounts(field string, credits float64, u Usage, durationMS float64) *Error {
+	switch {
+	case credits < 0:
+		return fieldErr(field+".credits", "must not be negative")
+	case credits > MaxCredits:
+		return fieldErr(field+".credits", "%g, the limit is %g", credits, float64(MaxCredits))
+	case u.InputTokens < 0 || u.OutputTokens < 0:
+		return fieldErr(field+".usage", "token counts must not be negative")
+	case u.InputTokens > MaxTokens:
+		return fieldErr(field+".usage.input_tokens", "%d, the limit is %d", u.InputTokens, int64(MaxTokens))
+	case u.OutputTokens > MaxTokens:
+		return fieldErr(field+".usage.output_tokens", "%d, the limit is %d", u.OutputTokens, int64(MaxTokens))
+	case durationMS > MaxDurationMS:
+		return fieldErr(field+".duration_ms", "%g, the limit is %g", durationMS, float64(MaxDurationMS))
+	}
+	return nil
+}
+
 func checkTimes(field string, start, end *time.Time) *Error {
 	for _, t := range []struct {
 		name string
@@ -325,11 +356,8 @@ func (b *Batch) Normalize() error {
 		if e := checkTimes(f, r.StartedAt, r.EndedAt); e != nil {
 			return e
 		}
-		if r.Credits < 0 {
-			return fieldErr(f+".credits", "must not be negative")
-		}
-		if r.Usage.InputTokens < 0 || r.Usage.OutputTokens < 0 {
-			return fieldErr(f+".usage", "token counts must not be negative")
+		if e := checkAmounts(f, r.Credits, r.Usage, r.DurationMS); e != nil {
+			return e
 		}
 		// The client's credits on a run are the run's own; steps add theirs.
 		r.OwnCredits = r.Credits
@@ -424,11 +452,8 @@ func (b *Batch) Normalize() error {
 		if e := checkTimes(f, s.StartedAt, s.EndedAt); e != nil {
 			return e
 		}
-		if s.Credits < 0 {
-			return fieldErr(f+".credits", "must not be negative")
-		}
-		if s.Usage.InputTokens < 0 || s.Usage.OutputTokens < 0 {
-			return fieldErr(f+".usage", "token counts must not be negative")
+		if e := checkAmounts(f, s.Credits, s.Usage, s.DurationMS); e != nil {
+			return e
 		}
 		s.CreditsReported = s.Credits > 0
 		s.Status = inferStatus(s.Status, s.EndedAt != nil, s.Error != nil)
@@ -472,6 +497,11 @@ func CheckPrice(i int, p Price) error {
 	}
 	if p.InputPerMillion < 0 || p.OutputPerMillion < 0 {
 		return fieldErr(f, "prices must not be negative")
+	}
+	// a step's credits from the table stay within MaxCredits
+	const maxPerMillion = MaxCredits / (MaxTokens / 1e6)
+	if p.InputPerMillion > maxPerMillion || p.OutputPerMillion > maxPerMillion {
+		return fieldErr(f, "a price per million tokens over the limit of %g", maxPerMillion)
 	}
 	return nil
 }

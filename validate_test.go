@@ -170,3 +170,31 @@ func TestTimesOutOfRange(t *testing.T) {
 		t.Errorf("a time in range: %v", err)
 	}
 }
+
+func TestAmountLimits(t *testing.T) {
+	cases := []struct {
+		run  Run
+		want string
+	}{
+		{Run{Credits: 1e308}, "runs[0].credits: 1e+308, the limit is 1e+09"},
+		{Run{Credits: -1}, "runs[0].credits: must not be negative"},
+		{Run{Usage: Usage{InputTokens: 1 << 62}}, "runs[0].usage.input_tokens: 4611686018427387904, the limit is 10000000000"},
+		{Run{Usage: Usage{OutputTokens: 1e10 + 1}}, "runs[0].usage.output_tokens: 10000000001, the limit is 10000000000"},
+		{Run{DurationMS: 1e300}, "runs[0].duration_ms: 1e+300, the limit is 1e+13"},
+		{Run{Credits: 1e9, Usage: Usage{InputTokens: 1e10, OutputTokens: 1e10}, DurationMS: 1e13}, ""},
+	}
+	for _, c := range cases {
+		c.run.ID, c.run.AgentID = "r", "a"
+		b := Batch{Runs: []Run{c.run}}
+		if got := ErrorMessage(b.Normalize()); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.run, got, c.want)
+		}
+	}
+	b := Batch{Steps: []Step{{RunID: "r", Credits: 2e9}}}
+	if got := ErrorMessage(b.Normalize()); got != "steps[0].credits: 2e+09, the limit is 1e+09" {
+		t.Errorf("step credits: %q", got)
+	}
+	if err := CheckPrice(0, Price{Model: "m", InputPerMillion: 1e6}); err == nil || !strings.Contains(err.Error(), "the limit of 100000") {
+		t.Errorf("price over the limit: %v", err)
+	}
+}

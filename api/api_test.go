@@ -178,6 +178,7 @@ func TestBadInputIsRejectedAndNothingWritten(t *testing.T) {
 		{"bad agent slug", `{"runs": [{"id": "x", "agent_id": "has space"}]}`, 400, []string{"runs[0].agent_id"}},
 		{"NUL in a text field", `{"runs": [{"id": "x", "agent_id": "a", "status": "failed", "error": {"type": "T", "message": "boom\u0000"}}]}`, 400, []string{"runs[0].error.message", "NUL"}},
 		{"time out of range", `{"runs": [{"id": "x", "agent_id": "a", "started_at": "3000-01-01T00:00:00Z"}]}`, 400, []string{"runs[0].started_at", "out of range", "2199-12-31"}},
+		{"credits over the limit", `{"runs": [{"id": "x", "agent_id": "a"}], "steps": [{"run_id": "x", "credits": 1e308}]}`, 400, []string{"steps[0].credits", "the limit is 1e+09"}},
 		{"tag too long", `{"runs": [{"id": "x", "agent_id": "a", "metadata": {"tags": ["prod", "` + strings.Repeat("t", 257) + `"]}}]}`, 400, []string{"runs[0].metadata.tags[1]", "limit is 256"}},
 	}
 	for _, c := range cases {

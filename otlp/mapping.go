@@ -446,16 +446,18 @@ func unwrap(l []any) any {
 	return l
 }
 
+// usageOf reads a span's token counts; a count over agenttrace.MaxTokens
+// (which the domain refuses) is not taken, as a negative one is not.
 func usageOf(a attrs) agenttrace.Usage {
 	var u agenttrace.Usage
 	for _, k := range []string{"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"} {
-		if n, ok := a.int(k); ok {
+		if n, ok := a.int(k); ok && n <= agenttrace.MaxTokens {
 			u.InputTokens = n
 			break
 		}
 	}
 	for _, k := range []string{"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"} {
-		if n, ok := a.int(k); ok {
+		if n, ok := a.int(k); ok && n <= agenttrace.MaxTokens {
 			u.OutputTokens = n
 			break
 		}
