@@ -48,6 +48,11 @@ func Parse(s string) (*Query, error) { return ParseAt(s, Now()) }
 // ParseAt parses a query, resolving relative times such as after:7d against
 // now.
 func ParseAt(s string, now time.Time) (*Query, error) {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		// no stored text holds one (the domain refuses it), and
+		// PostgreSQL cannot take it as a parameter
+		return nil, newError(i, s[i:i+1], "a NUL character (\\u0000) is not allowed")
+	}
 	raws, err := lex(s)
 	if err != nil {
 		return nil, err

@@ -222,6 +222,7 @@ func TestParseErrors(t *testing.T) {
 		{`agent:`, 0, "agent:", `q: at position 0, "agent:": empty value for "agent" (write agent:VALUE or agent:"a value")`},
 		{`agent:""`, 0, `agent:""`, `empty value for "agent"`},
 		{`x -`, 2, "-", `nothing after "-"`},
+		{"tag:a\x00b", 5, "\x00", `a NUL character (\u0000) is not allowed`},
 		{`""`, 0, `""`, `empty search text`},
 		{`"  "`, 0, `"  "`, `empty search text`},
 		{`"a"b`, 0, `"a"b`, `unexpected "b" after the closing quote`},
