@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -156,7 +157,21 @@ func (s *Server) OnStop(f func(context.Context)) { s.stoppers = append(s.stopper
 
 // Handler is the whole HTTP surface, instrumented and logged.
 func (s *Server) Handler() http.Handler {
-	return s.API.Metrics.Instrument(s.logRequests(s.mux))
+	return s.API.Metrics.Instrument(s.logRequests(refuseNUL(s.mux)))
+}
+
+// refuseNUL answers 400 to a URL whose path or query holds a NUL character
+// (%00): nothing stored holds one (the domain refuses it), and PostgreSQL
+// cannot take one as a query parameter, so a run id or filter with one made
+// every handler answer 500 there.
+func refuseNUL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.IndexByte(r.URL.Path, 0) >= 0 || strings.Contains(r.URL.RawQuery, "%00") {
+			api.WriteError(w, r, agenttrace.Errorf(agenttrace.EINVALID, "the URL holds a NUL character (%%00), which no id or value may contain"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) logRequests(next http.Handler) http.Handler {

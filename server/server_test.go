@@ -170,3 +170,40 @@ func TestJudgeToInternalAddressRefused(t *testing.T) {
 		t.Fatalf("%d %s: want 400 naming AGENTTRACE_JUDGE_ALLOW", resp.StatusCode, msg)
 	}
 }
+
+// TestNULInTheURLRefused: a NUL character (%00) in a URL's path or query is
+// a 400 for the API and the UI alike (on PostgreSQL every handler answered
+// 500: it cannot take one as a parameter).
+func TestNULInTheURLRefused(t *testing.T) {
+	const key = "at_nultest_0123456789abcdef0123456789"
+	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), Out: io.Discard, BootstrapKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(context.Background())
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	for _, path := range []string{"/api/v1/runs/a%00b", "/api/v1/runs?q=tag:a%00", "/runs/a%00b", "/api/v1/agents/x%00"} {
+		req, _ := http.NewRequest("GET", ts.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(body), "NUL character") {
+			t.Errorf("%s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+	req, _ := http.NewRequest("GET", ts.URL+"/api/v1/runs/a%2500b", nil) // a literal "%00"
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("an escaped %%: %d, want 404", resp.StatusCode)
+	}
+}
