@@ -270,6 +270,11 @@ func TestAuthAndScopes(t *testing.T) {
 	if code, _ := e.do("POST", "/api/v1/accounts", bootstrap, map[string]any{"id": "globex"}); code != 409 {
 		t.Fatalf("duplicate account: %d", code)
 	}
+	for name, want := range map[string]string{"a\x00b": "name: contains a NUL", strings.Repeat("n", 257): "name: 257 bytes, the limit is 256"} {
+		if code, body := e.do("POST", "/api/v1/accounts", bootstrap, map[string]any{"id": "initech", "name": name}); code != 400 || !strings.Contains(errMsg(body), want) {
+			t.Errorf("account name %.20q: %d %v", name, code, body)
+		}
+	}
 }
 
 func TestTenantIsolation(t *testing.T) {

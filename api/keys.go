@@ -41,6 +41,10 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) {
 	if in.Name == "" {
 		in.Name = in.ID
 	}
+	if err := agenttrace.CheckText("name", in.Name, agenttrace.MaxNameLen); err != nil {
+		WriteError(w, r, err)
+		return
+	}
 	a := agenttrace.Account{ID: in.ID, Name: in.Name, CreatedAt: s.Now().UTC()}
 	if err := s.Store.CreateAccount(r.Context(), a); err != nil {
 		WriteError(w, r, err)

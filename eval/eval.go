@@ -98,7 +98,11 @@ func stepLabel(i int, s *agenttrace.Step) string {
 	return fmt.Sprintf("step %d %q", i+1, s.Name)
 }
 
+// clip cuts a reason to n bytes on a character boundary; invalid UTF-8
+// and NUL characters (a judge's answer may hold "\u0000") become U+FFFD, as
+// PostgreSQL's text holds neither.
 func clip(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 	if len(s) <= n {
 		return s
 	}

@@ -56,3 +56,23 @@ func TestJudgeGuardChecksTheDialledAddress(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestClipMakesStorableText: a reason is cut on a character boundary, and
+// what PostgreSQL's text cannot hold (NUL, invalid UTF-8) becomes U+FFFD.
+func TestClipMakesStorableText(t *testing.T) {
+	cases := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 9, "short"},
+		{"judge\x00said", 20, "judge\uFFFDsaid"},
+		{"bad\xffbyte", 20, "bad\uFFFDbyte"},
+		{strings.Repeat("é", 10), 9, strings.Repeat("é", 4) + "…"}, // 9 bytes: cut before the 5th é
+	}
+	for _, c := range cases {
+		if got := clip(c.in, c.n); got != c.want {
+			t.Errorf("clip(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

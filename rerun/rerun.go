@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agenttrace/agenttrace"
 	"github.com/agenttrace/agenttrace/api"
@@ -287,6 +288,22 @@ func (s *Service) Rerun(ctx context.Context, k agenttrace.APIKey, id string, ov 
 		Message:    fmt.Sprintf("agent %s accepted the re-run (HTTP %d); it will report run %s with rerun_of %s", run.AgentID, code, rec.NewRunID, run.ID)}, nil
 }
 
+// excerpt is the start of an agent's answer for an error message: spaces
+// folded, at most max bytes cut on a character boundary, invalid UTF-8 and
+// NUL characters replaced (the message is stored, and PostgreSQL's text holds
+// neither: cutting "é" in two failed the re-run's record there).
+func excerpt(body []byte, max int) string {
+	msg := strings.Join(strings.Fields(strings.ToValidUTF8(string(body), "\uFFFD")), " ")
+	msg = strings.ReplaceAll(msg, "\x00", "\uFFFD")
+	if len(msg) <= max {
+		return msg
+	}
+	for max > 0 && !utf8.RuneStart(msg[max]) {
+		max--
+	}
+	return msg[:max] + "…"
+}
+
 // call POSTs the signed body; the error says, for people, what went wrong.
 func (s *Service) call(ctx context.Context, target, secret string, req Request, body []byte) (int, error) {
 	timeout := s.Timeout
@@ -320,10 +337,7 @@ func (s *Service) call(ctx context.Context, target, secret string, req Request, 
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode/100 != 2 {
-		msg := strings.Join(strings.Fields(string(snippet)), " ")
-		if len(msg) > 300 {
-			msg = msg[:300] + "…"
-		}
+		msg := excerpt(snippet, 300)
 		if msg != "" {
 			msg = ": " + msg
 		}

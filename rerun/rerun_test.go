@@ -3,6 +3,7 @@ package rerun
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSignVerify(t *testing.T) {
@@ -27,5 +28,22 @@ func TestOverridesCheck(t *testing.T) {
 	o = Overrides{Model: strings.Repeat("m", 129)}
 	if err := o.check(); err == nil || !strings.HasPrefix(err.Error(), "invalid: model:") {
 		t.Fatal(err)
+	}
+}
+
+func TestExcerpt(t *testing.T) {
+	long := strings.Repeat("é", 200) // 400 bytes: byte 300 falls inside no rune, 301 inside one
+	for in, want := range map[string]string{
+		"  a\n\tb  ":             "a b",
+		"nul\x00in":              "nul\uFFFDin",
+		"bad\xffbyte":            "bad\uFFFDbyte",
+		long:                     strings.Repeat("é", 150) + "…",
+		"x" + long:               "x" + strings.Repeat("é", 149) + "…",
+		strings.Repeat("a", 300): strings.Repeat("a", 300),
+	} {
+		got := excerpt([]byte(in), 300)
+		if got != want || !utf8.ValidString(got) {
+			t.Errorf("excerpt(%.20q) = %.40q, want %.40q", in, got, want)
+		}
 	}
 }
