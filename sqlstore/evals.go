@@ -299,7 +299,7 @@ func decodeEvalCursor(c string) (int64, string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err == nil {
 		ts, id, ok := strings.Cut(string(b), ":")
-		if n, perr := strconv.ParseInt(ts, 10, 64); ok && perr == nil && id != "" {
+		if n, perr := strconv.ParseInt(ts, 10, 64); ok && perr == nil && id != "" && storable(id) {
 			return n, id, nil
 		}
 	}

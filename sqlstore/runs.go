@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/agenttrace/agenttrace"
 	"github.com/agenttrace/agenttrace/query"
@@ -77,10 +78,17 @@ func decodeCursor(s string) (cursor, error) {
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
-	if err != nil || c.ID == "" {
+	if err != nil || c.ID == "" || !storable(c.ID) {
 		return c, agenttrace.Errorf(agenttrace.EINVALID, "cursor: not a cursor this server gave out")
 	}
 	return c, nil
+}
+
+// storable tells whether s could be a stored id: valid UTF-8 without NUL,
+// as the domain requires (PostgreSQL refuses anything else as a parameter,
+// so a crafted cursor made the query fail with a 500).
+func storable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
 // where compiles q into the WHERE clause of a query over runs r; paged says

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"testing"
 	"time"
@@ -152,6 +153,30 @@ func testSearchReadsJSONEscapes(t *testing.T, st store.Store) {
 		n, err := st.CountRuns(ctx, "acme", parsed)
 		if err != nil || n != want {
 			t.Errorf("%s: %d runs (%v), want %d", q, n, err, want)
+		}
+	}
+}
+
+func init() {
+	extraTests = append(extraTests, namedTest{"CraftedCursorsRefused", testCraftedCursors})
+}
+
+// testCraftedCursors: a cursor the server did not give out, holding an id
+// no run can have (a NUL, invalid UTF-8), is refused as invalid on every
+// store (PostgreSQL failed the query with it: a 500).
+func testCraftedCursors(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	// (JSON decoding already turns invalid UTF-8 into U+FFFD)
+	for _, raw := range []string{`{"s":"time","id":"a\u0000b"}`, `{"s":"duration","n":1,"id":"\u0000"}`} {
+		_, err := st.ListRuns(ctx, "acme", store.ListOptions{Cursor: base64.RawURLEncoding.EncodeToString([]byte(raw))})
+		if agenttrace.ErrorCode(err) != agenttrace.EINVALID {
+			t.Errorf("runs cursor %q: %v", raw, err)
+		}
+	}
+	for _, raw := range []string{"1:a\x00b", "1:a\xffb"} {
+		_, err := evalsOf(t, st).ListEvalResults(ctx, "acme", store.EvalResultFilter{Cursor: base64.RawURLEncoding.EncodeToString([]byte(raw))})
+		if agenttrace.ErrorCode(err) != agenttrace.EINVALID {
+			t.Errorf("eval cursor %q: %v", raw, err)
 		}
 	}
 }
