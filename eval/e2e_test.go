@@ -180,6 +180,9 @@ func TestEvaluationsEndToEnd(t *testing.T) {
 	e.mustDo(other, "DELETE", "/api/v1/evaluators/"+pii.ID, nil, 404, nil)
 	e.mustDo(other, "GET", "/api/v1/evaluations/"+job["id"].(string), nil, 404, nil)
 	e.mustDo(other, "POST", "/api/v1/evaluations", map[string]any{"evaluator_ids": []string{pii.ID}, "run_ids": []string{"r1"}}, 404, nil)
+	// ids no evaluator or run can have are refused by name (PostgreSQL failed the look-up with a NUL)
+	e.mustDo(other, "POST", "/api/v1/evaluations", map[string]any{"evaluator_ids": []string{"ev\x00"}, "run_ids": []string{"r1"}}, 400, nil)
+	e.mustDo(other, "POST", "/api/v1/evaluations", map[string]any{"evaluator_ids": []string{pii.ID}, "run_ids": []string{"r1", "r\x00"}}, 400, nil)
 	var mine agenttrace.Evaluator
 	e.mustDo(other, "POST", "/api/v1/evaluators", map[string]any{"name": "no-pii", "kind": "builtin", "config": map[string]string{"check": "pii"}}, 201, &mine)
 	e.mustDo(other, "POST", "/api/v1/evaluations", map[string]any{"evaluator_ids": []string{mine.ID}, "run_ids": []string{"r1", "r2"}}, 202, &job)

@@ -3,6 +3,7 @@ package eval
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -210,6 +211,10 @@ func (s *Service) createEvaluation(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, agenttrace.Errorf(agenttrace.EINVALID, "run_ids: more than the limit of %d; select with a query instead", MaxRunIDsPerJob))
 		return
 	}
+	if err := CheckJobIDs(in.EvaluatorIDs, in.RunIDs); err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
 	seen := map[string]bool{}
 	ids := []string{}
 	for _, id := range in.EvaluatorIDs {
@@ -412,6 +417,24 @@ func cmpOr(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// CheckJobIDs checks the evaluator and run ids an evaluation names: each
+// one an id some object could have (at most agenttrace.MaxIDLen bytes, no
+// NUL, which PostgreSQL cannot take as a parameter). The UI's form uses it
+// too.
+func CheckJobIDs(evaluatorIDs, runIDs []string) error {
+	for _, f := range []struct {
+		name string
+		ids  []string
+	}{{"evaluator_ids", evaluatorIDs}, {"run_ids", runIDs}} {
+		for i, id := range f.ids {
+			if err := agenttrace.CheckText(fmt.Sprintf("%s[%d]", f.name, i), id, agenttrace.MaxIDLen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // CheckEvaluator checks an evaluator's name, description, kind and agents

@@ -169,6 +169,9 @@ func (u *UI) evaluationCreate(w http.ResponseWriter, r *http.Request, ev store.E
 	case sel.Scope == "runs" && len(sel.RunIDs) > eval.MaxRunIDsPerJob:
 		fail(fmt.Sprintf("More than %d runs selected; evaluate by query instead.", eval.MaxRunIDsPerJob))
 		return
+	case eval.CheckJobIDs(ids, sel.RunIDs) != nil:
+		fail(agenttrace.ErrorMessage(eval.CheckJobIDs(ids, sel.RunIDs)) + ".")
+		return
 	}
 	for _, id := range ids {
 		if _, err := ev.GetEvaluator(ctx, acct, id); err != nil {

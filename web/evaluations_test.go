@@ -228,6 +228,12 @@ func TestEvaluateFlow(t *testing.T) {
 		t.Fatalf("no evaluator: %d", code)
 	}
 	mustContain(t, body, "Choose at least one evaluator")
+	// a run id no run can have: 400 inline, naming it
+	code, body, _ = b.post("/evaluations", url.Values{"csrf": {csrf}, "run": {sel[0], "r\x00"}, "scope": {"runs"}, "evaluator": {notFailed}})
+	if code != http.StatusBadRequest {
+		t.Fatalf("a NUL in a run id: %d", code)
+	}
+	mustContain(t, body, "run_ids[1]: contains a NUL")
 	// without CSRF: rejected
 	if code, _, _ := b.post("/evaluations", url.Values{"run": sel, "scope": {"runs"}, "evaluator": {notFailed}}); code != http.StatusForbidden {
 		t.Fatalf("evaluate without csrf: %d", code)
