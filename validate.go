@@ -49,6 +49,13 @@ func fieldErr(field, format string, args ...any) *Error {
 	return Errorf(EINVALID, "%s: %s", field, fmt.Sprintf(format, args...))
 }
 
+// StorableText makes text from outside (a webhook's answer, a judge's
+// reason, an OTLP attribute) fit a text field: invalid UTF-8 and NUL
+// characters, which checkLen refuses in a client's input, become U+FFFD.
+func StorableText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
 // CheckText checks a text field outside a batch (a key's name, an
 // evaluator's description) as a batch's are: at most max bytes, valid UTF-8,
 // no NUL character.

@@ -102,7 +102,7 @@ func stepLabel(i int, s *agenttrace.Step) string {
 // and NUL characters (a judge's answer may hold "\u0000") become U+FFFD, as
 // PostgreSQL's text holds neither.
 func clip(s string, n int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	s = agenttrace.StorableText(s)
 	if len(s) <= n {
 		return s
 	}

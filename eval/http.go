@@ -449,12 +449,13 @@ func CheckEvaluator(e *agenttrace.Evaluator) error {
 		return agenttrace.Errorf(agenttrace.EINVALID, "name: %q may not contain spaces, quotes, '=', ':' or NUL (it is used in the query term eval:NAME=pass)", e.Name)
 	case len(e.Description) > 2000:
 		return agenttrace.Errorf(agenttrace.EINVALID, "description: longer than the limit of 2000 characters")
-	case agenttrace.CheckText("description", e.Description, 2000) != nil:
-		return agenttrace.CheckText("description", e.Description, 2000)
 	case !e.Kind.Valid():
 		return agenttrace.Errorf(agenttrace.EINVALID, "kind: %q is not rule, builtin or judge", e.Kind)
 	case len(e.AgentIDs) > 100:
 		return agenttrace.Errorf(agenttrace.EINVALID, "agent_ids: more than the limit of 100")
+	}
+	if err := agenttrace.CheckText("description", e.Description, 2000); err != nil {
+		return err
 	}
 	for i, id := range e.AgentIDs {
 		if id == "*" {

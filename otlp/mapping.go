@@ -326,7 +326,7 @@ func outcome(sp *span) (agenttrace.Status, *agenttrace.StepError, map[string]any
 			}
 		}
 		se.Type = clip(se.Type, agenttrace.MaxShortLen)
-		se.Message = truncate(fieldText(se.Message), agenttrace.MaxErrorLen)
+		se.Message = truncate(agenttrace.StorableText(se.Message), agenttrace.MaxErrorLen)
 		return agenttrace.StatusFailed, se, extra
 	}
 	if sp.s.EndTimeUnixNano == 0 {

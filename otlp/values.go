@@ -312,17 +312,9 @@ func slug(name string) string {
 	return s
 }
 
-// fieldText makes s fit a text field of the domain: invalid UTF-8 and NUL
-// characters (which the domain refuses: PostgreSQL's text cannot hold them)
-// become U+FFFD.
-func fieldText(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	return strings.ReplaceAll(s, "\x00", "\uFFFD")
-}
-
 // clip cuts a short field (name, model, type) to its limit, keeping it valid UTF-8.
 func clip(s string, max int) string {
-	s = fieldText(s)
+	s = agenttrace.StorableText(s)
 	if len(s) <= max {
 		return s
 	}

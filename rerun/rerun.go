@@ -293,8 +293,7 @@ func (s *Service) Rerun(ctx context.Context, k agenttrace.APIKey, id string, ov 
 // NUL characters replaced (the message is stored, and PostgreSQL's text holds
 // neither: cutting "é" in two failed the re-run's record there).
 func excerpt(body []byte, max int) string {
-	msg := strings.Join(strings.Fields(strings.ToValidUTF8(string(body), "\uFFFD")), " ")
-	msg = strings.ReplaceAll(msg, "\x00", "\uFFFD")
+	msg := strings.Join(strings.Fields(agenttrace.StorableText(string(body))), " ")
 	if len(msg) <= max {
 		return msg
 	}

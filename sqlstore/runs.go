@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/agenttrace/agenttrace"
 	"github.com/agenttrace/agenttrace/query"
@@ -84,11 +83,11 @@ func decodeCursor(s string) (cursor, error) {
 	return c, nil
 }
 
-// storable tells whether s could be a stored id: valid UTF-8 without NUL,
-// as the domain requires (PostgreSQL refuses anything else as a parameter,
-// so a crafted cursor made the query fail with a 500).
+// storable tells whether s could be a stored id, as the domain checks one
+// (PostgreSQL refuses invalid UTF-8 and NUL as a parameter, so a crafted
+// cursor made the query fail with a 500).
 func storable(s string) bool {
-	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+	return agenttrace.CheckText("id", s, agenttrace.MaxIDLen) == nil
 }
 
 // where compiles q into the WHERE clause of a query over runs r; paged says

@@ -169,8 +169,9 @@ func (u *UI) evaluationCreate(w http.ResponseWriter, r *http.Request, ev store.E
 	case sel.Scope == "runs" && len(sel.RunIDs) > eval.MaxRunIDsPerJob:
 		fail(fmt.Sprintf("More than %d runs selected; evaluate by query instead.", eval.MaxRunIDsPerJob))
 		return
-	case eval.CheckJobIDs(ids, sel.RunIDs) != nil:
-		fail(agenttrace.ErrorMessage(eval.CheckJobIDs(ids, sel.RunIDs)) + ".")
+	}
+	if err := eval.CheckJobIDs(ids, sel.RunIDs); err != nil {
+		fail(agenttrace.ErrorMessage(err) + ".")
 		return
 	}
 	for _, id := range ids {

@@ -93,10 +93,12 @@ func (u *UI) keysCreate(w http.ResponseWriter, r *http.Request) {
 		d.Error = "name: give the key a name that says who or what uses it (e.g. \"support-bot ingest\")."
 	case len(d.Name) > agenttrace.MaxNameLen:
 		d.Error = "name: too long (the limit is " + fmtInt(int64(agenttrace.MaxNameLen)) + " bytes)."
-	case agenttrace.CheckText("name", d.Name, agenttrace.MaxNameLen) != nil:
-		d.Error = agenttrace.ErrorMessage(agenttrace.CheckText("name", d.Name, agenttrace.MaxNameLen)) + "."
 	case len(d.Scopes) == 0:
 		d.Error = "scopes: choose at least one."
+	default:
+		if err := agenttrace.CheckText("name", d.Name, agenttrace.MaxNameLen); err != nil {
+			d.Error = agenttrace.ErrorMessage(err) + "."
+		}
 	}
 	if d.Error != "" {
 		u.renderKeys(w, r, http.StatusBadRequest, d)
